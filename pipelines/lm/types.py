@@ -1,0 +1,44 @@
+"""The values that cross the LM door: what is asked, and what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LMRequest:
+    """One request to an LM, with the door's policy for it (cache, retries)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    use_cache: bool = True
+    rollout_id: str | None = None
+    num_retries: int = 3
+    backoff_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """An LM's answer. Token counts are those of the generation, also when it is served from the cache."""
+
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    finish_reason: str | None = None
+    latency_seconds: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+
+    def to_cache(self) -> dict[str, Any]:
+        stored = asdict(self)
+        for transient in ("latency_seconds", "cached", "attempts"):
+            stored.pop(transient)
+        return stored
+
+    @classmethod
+    def from_cache(cls, stored: dict[str, Any]) -> Completion:
+        return cls(**stored, cached=True, attempts=0)

@@ -1,0 +1,87 @@
+"""What LM calls cost, accumulated per scope: `with track_usage() as usage: ...`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+
+from pipelines.lm.scope import ScopedStack
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Counters of LM work. `calls` are requests that reached a provider; cache hits are counted apart."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency_seconds: float = 0.0
+    retries: int = 0
+    failures: int = 0
+    parse_retries: int = 0
+    parse_failures: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+class UsageTracker:
+    """Thread-safe totals of the calls made inside one `track_usage` scope, overall and per model."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_model: dict[str, Usage] = {}
+
+    def add(self, model: str, delta: Usage) -> None:
+        with self._lock:
+            self._by_model[model] = self._by_model.get(model, Usage()) + delta
+
+    @property
+    def total(self) -> Usage:
+        with self._lock:
+            return sum(self._by_model.values(), Usage())
+
+    @property
+    def by_model(self) -> dict[str, Usage]:
+        with self._lock:
+            return dict(self._by_model)
+
+    def __getattr__(self, name: str):
+        """`tracker.calls` reads the total, so a scope's numbers are one attribute away."""
+        if name in Usage.__dataclass_fields__ or name == "total_tokens":
+            return getattr(self.total, name)
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"UsageTracker({self.total})"
+
+
+_trackers: ScopedStack[UsageTracker] = ScopedStack("sigflow_usage_trackers")
+
+
+@contextmanager
+def track_usage() -> Iterator[UsageTracker]:
+    """Count every LM call made in this scope (and in threads started through `parallel_map`)."""
+    tracker = UsageTracker()
+    token = _trackers.push(tracker)
+    try:
+        yield tracker
+    finally:
+        _trackers.pop(token)
+
+
+def record(model: str, delta: Usage) -> None:
+    """Add `delta` to every tracker whose scope is active here."""
+    for tracker in _trackers.active():
+        tracker.add(model, delta)

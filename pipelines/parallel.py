@@ -1,0 +1,32 @@
+"""Runs independent work on threads, each task inside a copy of the caller's context, so usage trackers,
+budgets and settings scoped around the call apply inside every task."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from tqdm import tqdm
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def parallel_map(function: Callable[[Item], Result], items: Iterable[Item], *, num_threads: int,
+                 description: str | None = None) -> list[Result]:
+    """`[function(item) for item in items]` on `num_threads` threads, in order, with a progress bar when
+    `description` is given. The first exception propagates after the running tasks finish."""
+    work = list(items)
+    with ThreadPoolExecutor(max_workers=max(1, num_threads)) as executor:
+        futures = [executor.submit(contextvars.copy_context().run, function, item) for item in work]
+        progress = tqdm(total=len(work), desc=description, disable=description is None or None)
+        try:
+            results = []
+            for future in futures:
+                results.append(future.result())
+                progress.update(1)
+            return results
+        finally:
+            progress.close()
