@@ -115,7 +115,7 @@ class Cache:
             db.execute("PRAGMA synchronous = NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
-                raise CacheFileUnusable(f"cache schema version {version}, this sigflow reads {SCHEMA_VERSION}")
+                raise CacheFileUnusable(f"schema version {version}, this sigflow reads {SCHEMA_VERSION}")
             _retry_when_busy(lambda: db.execute(_SCHEMA))()
             if version == 0:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

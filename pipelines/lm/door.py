@@ -64,7 +64,8 @@ def _lookup(key: str | None) -> Completion | None:
 def _call_with_retries(request: LMRequest) -> Completion:
     retrying = Retrying(
         stop=stop_after_attempt(request.num_retries + 1),
-        wait=wait_exponential_jitter(initial=request.backoff_seconds, max=request.backoff_seconds * 32),
+        wait=wait_exponential_jitter(multiplier=request.backoff_seconds, max=request.backoff_seconds * 32,
+                                     jitter=request.backoff_seconds),
         retry=retry_if_exception(lambda error: isinstance(error, LMError) and error.retryable),
         before_sleep=lambda _state: record(request.model, Usage(retries=1)),
         reraise=True,

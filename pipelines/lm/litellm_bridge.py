@@ -70,9 +70,12 @@ _ERROR_TYPES = (
 
 
 def map_error(error: Exception, model: str) -> errors.LMError:
-    """The typed sigflow error for a litellm (or provider) exception, keeping the provider's message."""
-    if isinstance(error, errors.LMError):
-        return error
+    """The typed sigflow error for a litellm (or provider) exception, keeping the provider's message.
+    litellm wraps what a custom provider raises in its own `APIConnectionError`: a typed error already
+    in the chain wins."""
+    typed = _typed_error_in_chain(error)
+    if typed is not None:
+        return typed
     litellm = _load_litellm()
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     if "LLM Provider NOT provided" in message:
@@ -84,6 +87,16 @@ def map_error(error: Exception, model: str) -> errors.LMError:
     if isinstance(status, int) and status >= 500:
         return errors.LMServerError(message, model=model)
     return errors.LMError(f"{type(error).__name__}: {message}", model=model)
+
+
+def _typed_error_in_chain(error: BaseException | None) -> errors.LMError | None:
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, errors.LMError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _load_litellm():
@@ -113,17 +126,17 @@ def _local_provider(litellm):
                        encoding, api_key, logging_obj, optional_params, *args, timeout=None, **kwargs):
             from pipelines.lm.local.pool import shared_pool
 
-            name = model.split("/", 1)[-1]
-            if name != _LOCAL_NAME:
-                raise errors.LMNotFound(
-                    f"the embedded provider has one model, {LOCAL_MODEL!r}; got {model!r}", model=model)
+            # litellm passes the model name without its `local/` prefix.
+            if model != _LOCAL_NAME:
+                raise errors.LMNotFound(f"the embedded provider has one model, {LOCAL_MODEL!r}",
+                                        model=f"{_LOCAL_PROVIDER}/{model}")
             seconds = float(timeout) if isinstance(timeout, int | float) else _DEFAULT_TIMEOUT_SECONDS
             try:
                 answer = shared_pool().generate(messages, dict(optional_params), timeout=seconds)
             except ValueError as error:
-                if "context window" in str(error):
-                    raise errors.LMContextWindowExceeded(str(error), model=model) from error
-                raise errors.LMBadRequest(str(error), model=model) from error
+                too_long = "context window" in str(error)
+                mapped = errors.LMContextWindowExceeded if too_long else errors.LMBadRequest
+                raise mapped(str(error), model=LOCAL_MODEL) from error
             return litellm.ModelResponse(**answer)
 
         async def acompletion(self, *args, **kwargs):

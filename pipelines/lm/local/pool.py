@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
+import multiprocessing.util
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,11 +39,13 @@ class LocalModelPool:
             self._discard(executor)
             raise LMServerError("a local model worker died; the pool restarts on the next call") from error
 
-    def warm_up(self) -> list[int]:
+    def warm_up(self, timeout: float = 300.0) -> list[int]:
         """Start every worker and wait until each has loaded its model; returns their process ids."""
         executor = self._running_executor()
-        futures = [executor.submit(worker.ready) for _ in range(self.workers)]
-        return [future.result() for future in futures]
+        with multiprocessing.get_context("spawn").Manager() as manager:
+            barrier = manager.Barrier(self.workers)
+            futures = [executor.submit(worker.ready, barrier, timeout) for _ in range(self.workers)]
+            return [future.result(timeout=timeout) for future in futures]
 
     def close(self) -> None:
         with self._lock:
@@ -79,5 +81,8 @@ def shared_pool() -> LocalModelPool:
     with _pool_lock:
         if _pool is None:
             _pool = LocalModelPool(ensure_model(settings.model_dir()), settings.local_workers())
-            atexit.register(_pool.close)
+            # A finalizer, not atexit: in a multiprocessing child, exit joins the child's own children
+            # before atexit hooks run, and would wait forever on the pool's workers. Its priority is above
+            # the executor queues' own finalizers (10), which would otherwise close them first.
+            multiprocessing.util.Finalize(_pool, _pool.close, exitpriority=100)
         return _pool

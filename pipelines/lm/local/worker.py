@@ -31,6 +31,8 @@ def generate(messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str
     return _llama.create_chat_completion(messages=messages, **accepted)
 
 
-def ready() -> int:
-    """Answers once the model is loaded (the initializer runs first); used to warm the pool."""
+def ready(barrier: Any, timeout: float) -> int:
+    """Answers once the model is loaded (the initializer runs first) and every other worker got here too:
+    the barrier makes each warm-up task land on a process of its own."""
+    barrier.wait(timeout)
     return os.getpid()
