@@ -91,12 +91,22 @@ class Cache:
     def _run(self, statement):
         """Run `statement(db)`, setting the file aside once if it turns out corrupt."""
         try:
-            return _retry_when_busy(statement)(self._connection())
+            return self._attempt(statement)
         except (sqlite3.DatabaseError, CacheFileUnusable) as error:
             if _is_busy(error):
                 raise
             self._set_aside(error)
-            return _retry_when_busy(statement)(self._connection())
+            return self._attempt(statement)
+
+    def _attempt(self, statement):
+        """One try, and retries with backoff only once SQLite's own busy wait has given up (rare)."""
+        db = self._connection()
+        try:
+            return statement(db)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            return _retry_when_busy(statement)(db)
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened anew after a fork (SQLite connections do not survive one)."""
@@ -147,14 +157,14 @@ class Cache:
                     os.replace(source, Path(f"{aside}{suffix}"))
 
 
-_caches: dict[Path, Cache] = {}
+_caches: dict[str, Cache] = {}
 _caches_lock = threading.Lock()
 
 
-def cache_at(path: Path) -> Cache:
-    """The one `Cache` object of this process for `path`."""
-    resolved = Path(path).resolve()
+def cache_at(path: str | Path) -> Cache:
+    """The one `Cache` object of this process for `path` (looked up on every LM call, so kept cheap)."""
+    found = _caches.get(str(path))
+    if found is not None:
+        return found
     with _caches_lock:
-        if resolved not in _caches:
-            _caches[resolved] = Cache(resolved)
-        return _caches[resolved]
+        return _caches.setdefault(str(path), Cache(Path(path).resolve()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -46,7 +47,7 @@ def _key(request: LMRequest) -> str | None:
 
 
 def _response_cache():
-    return cache_at(settings.cache_dir() / "lm-cache.sqlite3")
+    return cache_at(os.path.join(settings.cache_dir(), "lm-cache.sqlite3"))
 
 
 def _lookup(key: str | None) -> Completion | None:

@@ -1,0 +1,1 @@
+"""Benchmarks anyone can re-run: `python -m benchmarks run [NAME ...] [--quick]`."""
