@@ -28,8 +28,8 @@ def local_workers() -> int:
     """Worker processes for the local model: `$SIGFLOW_LOCAL_WORKERS`, else the usable cores."""
     configured = os.environ.get("SIGFLOW_LOCAL_WORKERS")
     if configured:
-        workers = int(configured)
-        if workers < 1:
-            raise ValueError(f"SIGFLOW_LOCAL_WORKERS must be at least 1, got {configured!r}")
-        return workers
+        if not configured.strip().isdigit() or int(configured) < 1:
+            raise ValueError(
+                f"SIGFLOW_LOCAL_WORKERS must be a whole number of at least 1, got {configured!r}")
+        return int(configured)
     return len(os.sched_getaffinity(0))

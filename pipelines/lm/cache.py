@@ -70,7 +70,7 @@ class Cache:
             row = self._run(lambda db: db.execute("SELECT value FROM completions WHERE key = ?", (key,)))
             found = row.fetchone()
             return None if found is None else json.loads(found[0])
-        except (sqlite3.Error, CacheFileUnusable, ValueError) as error:
+        except (sqlite3.Error, CacheFileUnusable, OSError, ValueError) as error:
             log.warning("LM cache read failed, treating it as a miss: %s", error)
             return None
 
@@ -82,18 +82,19 @@ class Cache:
                 "INSERT OR REPLACE INTO completions (key, model, value, created) VALUES (?, ?, ?, ?)",
                 (key, model, encoded, time.time()),
             ))
-        except (sqlite3.Error, CacheFileUnusable, TypeError, ValueError) as error:
+        except (sqlite3.Error, CacheFileUnusable, OSError, TypeError, ValueError) as error:
             log.warning("LM cache write failed, the entry is not cached: %s", error)
 
     def __len__(self) -> int:
         return self._run(lambda db: db.execute("SELECT COUNT(*) FROM completions")).fetchone()[0]
 
     def _run(self, statement):
-        """Run `statement(db)`, setting the file aside once if it turns out corrupt."""
+        """Run `statement(db)`, setting the file aside once if it turns out corrupt. Operational errors
+        (locked, unopenable, read-only, disk full) say nothing about the file's contents: they are raised."""
         try:
             return self._attempt(statement)
         except (sqlite3.DatabaseError, CacheFileUnusable) as error:
-            if _is_busy(error):
+            if isinstance(error, sqlite3.OperationalError):
                 raise
             self._set_aside(error)
             return self._attempt(statement)
@@ -153,8 +154,10 @@ class Cache:
                       self.path, error, aside)
             for suffix in ("", "-wal", "-shm"):
                 source = Path(f"{self.path}{suffix}")
-                if source.exists():
+                try:
                     os.replace(source, Path(f"{aside}{suffix}"))
+                except FileNotFoundError:
+                    continue
 
 
 _caches: dict[str, Cache] = {}

@@ -113,3 +113,16 @@ def test_four_processes_write_one_file_without_losing_entries(tmp_path):
     cache = Cache(Path(path))
     assert len(cache) == 1000
     assert all(cache.get(f"{p}-{i}") == {"text": f"{p}-{i}"} for p in range(4) for i in range(0, 250, 37))
+
+
+def test_an_unopenable_cache_never_breaks_a_call(tmp_path, monkeypatch, caplog):
+    from pipelines import ScriptedLM
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("SIGFLOW_CACHE_DIR", str(blocker))
+    with ScriptedLM(["first", "second"]) as fake:
+        assert fake.lm()("q") == ["first"]
+        assert fake.lm()("q") == ["second"]  # nothing could be cached, so the provider answers again
+    assert "LM cache" in caplog.text
+    assert blocker.read_text() == "a file where the cache directory should be"
