@@ -1,5 +1,18 @@
 """sigflow's declarative framework. Importing it loads no model, opens no database and starts no thread."""
 
+from pipelines.adapter import ParseError
+from pipelines.config import configure, context
+from pipelines.evaluation import (
+    EvaluationResult,
+    EvaluationStore,
+    Metric,
+    TooManyErrors,
+    accuracy,
+    evaluate,
+    exact_match,
+    macro_f1,
+    token_f1,
+)
 from pipelines.lm import (
     LM,
     Budget,
@@ -10,16 +23,42 @@ from pipelines.lm import (
     Usage,
     track_usage,
 )
+from pipelines.modules import ChainOfThought, Module, Predict
 from pipelines.parallel import parallel_map
+from pipelines.primitives import Example, Prediction
+from pipelines.signatures import InputField, OutputField, Signature, SignatureError
+from pipelines.state import StateError
 
 __all__ = [
     "LM",
     "Budget",
     "BudgetExceeded",
+    "ChainOfThought",
     "Completion",
+    "EvaluationResult",
+    "EvaluationStore",
+    "Example",
+    "InputField",
     "LMError",
+    "Metric",
+    "Module",
+    "OutputField",
+    "ParseError",
+    "Predict",
+    "Prediction",
     "ScriptedLM",
+    "Signature",
+    "SignatureError",
+    "StateError",
+    "TooManyErrors",
     "Usage",
+    "accuracy",
+    "configure",
+    "context",
+    "evaluate",
+    "exact_match",
+    "macro_f1",
     "parallel_map",
+    "token_f1",
     "track_usage",
 ]

@@ -1,0 +1,29 @@
+"""Evaluation: run programs over examples, score them, store predictions, re-score without LM calls."""
+
+from pipelines.evaluation.evaluate import EvaluationResult, ExampleResult, TooManyErrors, evaluate
+from pipelines.evaluation.metrics import (
+    Metric,
+    accuracy,
+    as_metric,
+    exact_match,
+    macro_f1,
+    normalize_answer,
+    token_f1,
+)
+from pipelines.evaluation.store import EvaluationFileError, EvaluationStore
+
+__all__ = [
+    "EvaluationFileError",
+    "EvaluationResult",
+    "EvaluationStore",
+    "ExampleResult",
+    "Metric",
+    "TooManyErrors",
+    "accuracy",
+    "as_metric",
+    "evaluate",
+    "exact_match",
+    "macro_f1",
+    "normalize_answer",
+    "token_f1",
+]

@@ -1,0 +1,119 @@
+"""`evaluate`: run a program over examples in parallel and score it, keeping every prediction."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pipelines.evaluation.metrics import Metric, Outputs, as_metric
+from pipelines.lm.errors import BudgetExceeded
+from pipelines.lm.usage import Usage, track_usage
+from pipelines.modules.module import Module
+from pipelines.parallel import parallel_map
+from pipelines.primitives import Example
+
+
+class TooManyErrors(RuntimeError):
+    """More examples failed than `max_errors` allows; the last failure is the cause."""
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    example: Example
+    outputs: dict[str, Any] | None
+    score: float
+    error: str | None
+    usage: Usage
+    seconds: float
+
+    @property
+    def example_id(self) -> str:
+        return self.example.example_id
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    metric: str
+    score: float
+    results: list[ExampleResult]
+    usage: Usage
+    seconds: float
+    program_fingerprint: str
+
+    @property
+    def n(self) -> int:
+        return len(self.results)
+
+    @property
+    def errors(self) -> int:
+        return sum(result.error is not None for result in self.results)
+
+    def rescore(self, metric: Metric | Callable[..., Any]) -> EvaluationResult:
+        """The same predictions scored by another metric: no program run, no LM call."""
+        metric = as_metric(metric)
+        results = [replace(result, score=_score(metric, result.example, result.outputs))
+                   for result in self.results]
+        return replace(self, metric=metric.name, score=_aggregate(metric, results), results=results)
+
+
+def evaluate(program: Module, examples: Sequence[Example], metric: Metric | Callable[..., Any], *,
+             num_threads: int = 1, max_errors: int | None = 10, description: str | None = "evaluating",
+             ) -> EvaluationResult:
+    """Score `program` on `examples`. A failing example scores 0 and is counted; past `max_errors`
+    failures the evaluation stops with `TooManyErrors`. A spent budget stops it at once."""
+    metric = as_metric(metric)
+    failures = _FailureCount(max_errors)
+    started = time.perf_counter()
+    with track_usage() as usage:
+        results = parallel_map(lambda example: _run_one(program, example, metric, failures), examples,
+                               num_threads=num_threads, description=description)
+    return EvaluationResult(metric=metric.name, score=_aggregate(metric, results), results=results,
+                            usage=usage.total, seconds=time.perf_counter() - started,
+                            program_fingerprint=program.fingerprint())
+
+
+def _run_one(program: Module, example: Example, metric: Metric, failures: _FailureCount) -> ExampleResult:
+    failures.check()
+    started = time.perf_counter()
+    with track_usage() as usage:
+        try:
+            outputs, error = program(**example.inputs()).to_dict(), None
+        except BudgetExceeded:
+            raise
+        except Exception as failure:
+            failures.add(failure)
+            outputs, error = None, f"{type(failure).__name__}: {failure}"
+    return ExampleResult(example=example, outputs=outputs, score=_score(metric, example, outputs), error=error,
+                         usage=usage.total, seconds=time.perf_counter() - started)
+
+
+def _score(metric: Metric, example: Example, outputs: Outputs) -> float:
+    return 0.0 if outputs is None else float(metric.score(example, outputs))
+
+
+def _aggregate(metric: Metric, results: Sequence[ExampleResult]) -> float:
+    return metric.aggregate([r.score for r in results], [r.example for r in results], [r.outputs for r in results])
+
+
+class _FailureCount:
+    """Failures so far, shared by the evaluation's threads."""
+
+    def __init__(self, limit: int | None):
+        self.limit = limit
+        self.count = 0
+        self.last: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def add(self, failure: BaseException) -> None:
+        with self._lock:
+            self.count += 1
+            self.last = failure
+        self.check()
+
+    def check(self) -> None:
+        if self.limit is not None and self.count > self.limit:
+            raise TooManyErrors(f"{self.count} examples failed, more than max_errors={self.limit}; "
+                                f"the last: {type(self.last).__name__}: {self.last}") from self.last

@@ -1,0 +1,7 @@
+"""Modules: the building blocks of programs."""
+
+from pipelines.modules.chain_of_thought import ChainOfThought
+from pipelines.modules.module import Module
+from pipelines.modules.predict import Predict
+
+__all__ = ["ChainOfThought", "Module", "Predict"]

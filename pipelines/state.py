@@ -1,0 +1,117 @@
+"""Program state as versioned JSON, keyed by predictor name: instructions, field descriptions, demos and LM
+settings (never secrets). No pickle: loading reads data, never code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipelines.fieldtypes import from_jsonable, to_jsonable
+from pipelines.lm.client import LM
+from pipelines.modules.module import Module
+from pipelines.modules.predict import Predict
+from pipelines.primitives import Example
+
+FORMAT = "sigflow.program"
+VERSION = 1
+
+
+class StateError(ValueError):
+    """Saved state that does not fit the program, or a file that is not program state."""
+
+
+def program_state(program: Module) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "program": type(program).__name__,
+        "predictors": {name: _predictor_state(predictor) for name, predictor in program.named_predictors()},
+    }
+
+
+def _predictor_state(predictor: Predict) -> dict[str, Any]:
+    signature = predictor.signature
+    return {
+        "instructions": signature.instructions,
+        "fields": [{"name": f.name, "kind": f.kind, "type": f.type_name, "desc": f.desc} for f in signature.fields],
+        "demos": [{"inputs": list(demo.input_keys), "values": to_jsonable(demo.to_dict())}
+                  for demo in predictor.demos],
+        "lm": predictor.lm.settings() if predictor.lm is not None else None,
+    }
+
+
+def save_program(program: Module, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(program_state(program), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_program(program: Module, path: Path) -> Module:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StateError(f"cannot read program state from {path}: {error}") from error
+    apply_state(program, state, source=str(path))
+    return program
+
+
+def apply_state(program: Module, state: Any, source: str = "state") -> None:
+    """Check every predictor and field first, report every mismatch at once, then apply."""
+    _check_header(state, source)
+    predictors = dict(program.named_predictors())
+    saved = state["predictors"]
+    problems = [f"predictor {name!r} is in {source} but not in the program" for name in saved if name not in predictors]
+    problems += [f"predictor {name!r} of the program is missing from {source}" for name in predictors
+                 if name not in saved]
+    for name in saved.keys() & predictors.keys():
+        problems += _field_mismatches(name, predictors[name], saved[name])
+    if problems:
+        raise StateError(f"{source} does not fit {type(program).__name__}:\n- " + "\n- ".join(problems))
+    for name, predictor in predictors.items():
+        _apply_predictor(predictor, saved[name])
+
+
+def _check_header(state: Any, source: str) -> None:
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise StateError(f"{source} is not sigflow program state (no \"format\": \"{FORMAT}\")")
+    version = state.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise StateError(f"{source} has format version {version!r}; this sigflow reads up to {VERSION}: "
+                         f"upgrade sigflow to load it")
+    if not isinstance(state.get("predictors"), dict):
+        raise StateError(f"{source} has no \"predictors\" object")
+
+
+def _field_mismatches(name: str, predictor: Predict, saved: dict[str, Any]) -> list[str]:
+    expected = [(f.name, f.kind, f.type_name) for f in predictor.signature.fields]
+    try:
+        found = [(f["name"], f["kind"], f["type"]) for f in saved["fields"]]
+    except (KeyError, TypeError):
+        return [f"predictor {name!r}: its fields are malformed"]
+    if expected == found:
+        return []
+    return [f"predictor {name!r}: fields are {_describe(found)} in the saved state, {_describe(expected)} "
+            f"in the program"]
+
+
+def _describe(fields: list[tuple[str, str, str]]) -> str:
+    return ", ".join(f"{kind} {field_name}: {type_name}" for field_name, kind, type_name in fields)
+
+
+def _apply_predictor(predictor: Predict, saved: dict[str, Any]) -> None:
+    signature = predictor.signature.with_instructions(saved["instructions"])
+    predictor.signature = signature.with_field_descriptions({f["name"]: f["desc"] for f in saved["fields"]})
+    annotations = {field.name: field.annotation for field in signature.fields}
+    predictor.demos = [
+        Example({key: from_jsonable(annotations[key], value) if key in annotations else value
+                 for key, value in demo["values"].items()}, input_keys=tuple(demo["inputs"]))
+        for demo in saved["demos"]
+    ]
+    predictor.lm = LM(**saved["lm"]) if saved.get("lm") else None
+
+
+def fingerprint(program: Module) -> str:
+    """A short hash of everything that shapes the program's prompts: equal fingerprints, equal behavior."""
+    canonical = json.dumps(program_state(program), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
