@@ -86,7 +86,8 @@ def _split_fields(signature: Signature, text: str) -> dict[str, str]:
     found = {}
     for name in names:
         pattern = re.escape(name).replace("_", "[ _]")
-        marker = re.search(rf"^[ \t>#*_-]*{pattern}[ \t*_]*{_COLON}[ \t*_]*", cleaned, re.IGNORECASE | re.MULTILINE)
+        marker = re.search(rf"^[ \t>#*_-]*{pattern}[ \t*_]*{_COLON}[ \t]*(?:\*\*|__)?[ \t]*", cleaned,
+                           re.IGNORECASE | re.MULTILINE)
         if marker:
             found[name] = marker
     if not found and len(names) == 1:

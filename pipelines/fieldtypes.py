@@ -130,7 +130,7 @@ def coerce(annotation: Any, text: str) -> Any:
 
 
 def _match_choice(options: list[str], text: str, aliases: list[str] | None = None) -> int:
-    """Index of the option `text` names: exactly, by a unique prefix, or as the one option it mentions."""
+    """Index of the option `text` names: exactly, by a unique prefix, or as the only option it mentions."""
     wanted = _bare(text)
     if not wanted:
         raise CoercionError(f"expected one of {', '.join(options)}, got nothing")
@@ -138,13 +138,12 @@ def _match_choice(options: list[str], text: str, aliases: list[str] | None = Non
              enumerate(options)]
     for test in (lambda name: name == wanted,
                  lambda name: name.startswith(wanted),
-                 lambda name: wanted.startswith(name + " ") or wanted.startswith(name + ":"),
                  lambda name: re.search(rf"\b{re.escape(name)}\b", wanted) is not None):
         matches = {index for index, candidates in enumerate(names) if any(map(test, candidates))}
         if len(matches) == 1:
             return matches.pop()
         if len(matches) > 1:
-            break
+            break  # ambiguous: guessing would hide a wrong answer
     raise CoercionError(f"expected one of {', '.join(options)}, got {text.strip()[:80]!r}")
 
 
@@ -154,7 +153,7 @@ def _bare(text: str) -> str:
 
 
 def _coerce_bool(text: str) -> bool:
-    words = _bare(text).split()
+    words = re.findall(r"\w+", text.lower())
     if words and words[0] in _TRUE:
         return True
     if words and words[0] in _FALSE:

@@ -13,6 +13,7 @@ from pipelines.lm.client import LM
 from pipelines.modules.module import Module
 from pipelines.modules.predict import Predict
 from pipelines.primitives import Example
+from pipelines.signatures import Signature
 
 FORMAT = "sigflow.program"
 VERSION = 1
@@ -36,8 +37,7 @@ def _predictor_state(predictor: Predict) -> dict[str, Any]:
     return {
         "instructions": signature.instructions,
         "fields": [{"name": f.name, "kind": f.kind, "type": f.type_name, "desc": f.desc} for f in signature.fields],
-        "demos": [{"inputs": list(demo.input_keys), "values": to_jsonable(demo.to_dict())}
-                  for demo in predictor.demos],
+        "demos": [to_jsonable(dict(demo)) for demo in predictor.demos],
         "lm": predictor.lm.settings() if predictor.lm is not None else None,
     }
 
@@ -68,8 +68,9 @@ def apply_state(program: Module, state: Any, source: str = "state") -> None:
         problems += _field_mismatches(name, predictors[name], saved[name])
     if problems:
         raise StateError(f"{source} does not fit {type(program).__name__}:\n- " + "\n- ".join(problems))
-    for name, predictor in predictors.items():
-        _apply_predictor(predictor, saved[name])
+    prepared = {name: _prepare(name, predictor, saved[name], source) for name, predictor in predictors.items()}
+    for name, predictor in predictors.items():  # only once every predictor's state could be built
+        predictor.signature, predictor.demos, predictor.lm = prepared[name]
 
 
 def _check_header(state: Any, source: str) -> None:
@@ -83,7 +84,19 @@ def _check_header(state: Any, source: str) -> None:
         raise StateError(f"{source} has no \"predictors\" object")
 
 
-def _field_mismatches(name: str, predictor: Predict, saved: dict[str, Any]) -> list[str]:
+def _field_mismatches(name: str, predictor: Predict, saved: Any) -> list[str]:
+    if not isinstance(saved, dict):
+        return [f"predictor {name!r}: expected an object, found {type(saved).__name__}"]
+    problems = [f"predictor {name!r}: {key} {problem}" for key, ok, problem in (
+        ("instructions", isinstance(saved.get("instructions"), str), "must be a string"),
+        ("demos", isinstance(saved.get("demos"), list) and all(isinstance(d, dict) for d in saved["demos"]),
+         "must be a list of objects"),
+        ("lm", saved.get("lm") is None or isinstance(saved.get("lm"), dict), "must be an object or null"),
+    ) if not ok]
+    return problems + _signature_mismatches(name, predictor, saved)
+
+
+def _signature_mismatches(name: str, predictor: Predict, saved: dict[str, Any]) -> list[str]:
     expected = [(f.name, f.kind, f.type_name) for f in predictor.signature.fields]
     try:
         found = [(f["name"], f["kind"], f["type"]) for f in saved["fields"]]
@@ -99,16 +112,21 @@ def _describe(fields: list[tuple[str, str, str]]) -> str:
     return ", ".join(f"{kind} {field_name}: {type_name}" for field_name, kind, type_name in fields)
 
 
-def _apply_predictor(predictor: Predict, saved: dict[str, Any]) -> None:
-    signature = predictor.signature.with_instructions(saved["instructions"])
-    predictor.signature = signature.with_field_descriptions({f["name"]: f["desc"] for f in saved["fields"]})
-    annotations = {field.name: field.annotation for field in signature.fields}
-    predictor.demos = [
-        Example({key: from_jsonable(annotations[key], value) if key in annotations else value
-                 for key, value in demo["values"].items()}, input_keys=tuple(demo["inputs"]))
-        for demo in saved["demos"]
-    ]
-    predictor.lm = LM(**saved["lm"]) if saved.get("lm") else None
+def _prepare(name: str, predictor: Predict, saved: dict[str, Any], source: str
+             ) -> tuple[Signature, list[Example], LM | None]:
+    """The signature, demos and LM that `saved` gives this predictor, or a StateError naming the problem."""
+    try:
+        signature = predictor.signature.with_instructions(saved["instructions"]).with_field_descriptions(
+            {f["name"]: str(f["desc"]) for f in saved["fields"]})
+        annotations = {field.name: field.annotation for field in signature.fields}
+        demos = [Example({key: from_jsonable(annotations[key], value) if key in annotations else value
+                          for key, value in demo.items()},
+                         input_keys=tuple(field for field in signature.input_fields if field in demo))
+                 for demo in saved["demos"]]
+        lm = LM(**saved["lm"]) if saved.get("lm") else None
+    except (KeyError, TypeError, ValueError) as error:
+        raise StateError(f"{source}: predictor {name!r} cannot be loaded: {error}") from error
+    return signature, demos, lm
 
 
 def fingerprint(program: Module) -> str:

@@ -1,0 +1,55 @@
+import pytest
+
+from pipelines import ChainOfThought, Module, Predict, ScriptedLM, Signature
+
+
+class Pipeline(Module):
+    def __init__(self):
+        self.first = Predict("question -> query")
+        self.answer = ChainOfThought("query -> answer")
+        self.extra = [Predict("a -> b"), {"inner": Predict("c -> d")}]
+
+    def forward(self, question):
+        query = self.first(question=question).query
+        return self.answer(query=query)
+
+
+def test_named_predictors_walk_attributes_lists_and_dicts():
+    names = [name for name, _ in Pipeline().named_predictors()]
+    assert names == ["first", "answer.predict", "extra[0]", "extra[1]['inner']"]
+    assert Predict("a -> b").named_predictors()[0][0] == "self"
+
+
+def test_chain_of_thought_adds_reasoning_first_and_leaves_the_user_signature_alone():
+    signature = Signature("question -> answer")
+    cot = ChainOfThought(signature)
+    assert cot.predict.signature.spec == "question: str -> reasoning: str, answer: str"
+    assert signature.spec == "question: str -> answer: str"
+
+
+def test_modules_compose_and_use_their_own_lm():
+    with ScriptedLM(["query: capital of France", "reasoning: known.\nanswer: Paris"]) as fake:
+        program = Pipeline()
+        program.set_lm(fake.lm())
+        prediction = program(question="What is the capital of France?")
+    assert prediction.answer == "Paris" and prediction.reasoning == "known."
+    assert fake.history[1].messages[-1]["content"] == "query: capital of France"
+
+
+def test_deepcopy_is_independent():
+    program = Pipeline()
+    copied = program.deepcopy()
+    copied.first.signature = copied.first.signature.with_instructions("changed")
+    copied.first.demos.append({"question": "q", "query": "x"})
+    assert program.first.demos == [] and program.first.signature.instructions != "changed"
+    assert program.fingerprint() != copied.fingerprint()
+
+
+def test_predict_names_missing_and_unknown_inputs():
+    with pytest.raises(TypeError, match=r"missing \['question'\]; unknown \['questoin'\]"):
+        Predict("question -> answer")(questoin="typo")
+
+
+def test_module_without_forward_says_so():
+    with pytest.raises(NotImplementedError, match="must define forward"):
+        Module()()
