@@ -1,8 +1,13 @@
-"""Code that runs inside a local-model worker process: one llama.cpp model on one thread."""
+"""A local-model worker process: one llama.cpp model on one thread, answering JSON lines on stdin/stdout.
+
+Run as `python -m pipelines.lm.local.worker MODEL_PATH CONTEXT_TOKENS`. A plain subprocess, not
+multiprocessing: the caller's main module is never re-imported, so scripts without a `__main__` guard work."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from typing import Any
 
 # Sampling and generation settings a chat completion accepts; anything else a caller sends is not for us.
@@ -11,28 +16,38 @@ GENERATION_PARAMS = frozenset({
     "frequency_penalty", "repeat_penalty", "response_format", "logit_bias",
 })
 
-_llama = None
 
-
-def load(model_path: str, n_ctx: int) -> None:
-    """Process initializer: pin every thread pool to one thread, then load the model once."""
-    global _llama
+def serve(model_path: str, context_tokens: int) -> None:
+    # The protocol gets its own copy of stdout; fd 1 then points at stderr, so anything native code
+    # prints cannot corrupt a reply.
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
     os.environ["OMP_NUM_THREADS"] = "1"
     from llama_cpp import Llama
 
-    _llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=1, n_threads_batch=1, seed=0, verbose=False)
+    llama = Llama(model_path=model_path, n_ctx=context_tokens, n_threads=1, n_threads_batch=1, seed=0,
+                  verbose=False)
+    _reply(replies, {"ready": os.getpid()})
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            _reply(replies, {"result": generate(llama, request["messages"], request["params"])})
+        except Exception as error:  # reported to the caller, who maps it to a typed error
+            _reply(replies, {"error": str(error), "kind": type(error).__name__})
 
 
-def generate(messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+def generate(llama: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
     """One chat completion. `reset()` first: reusing the previous prompt's prefix changes the kernel path,
     and with it the output at temperature 0."""
-    _llama.reset()
+    llama.reset()
     accepted = {name: value for name, value in params.items() if name in GENERATION_PARAMS}
-    return _llama.create_chat_completion(messages=messages, **accepted)
+    return llama.create_chat_completion(messages=messages, **accepted)
 
 
-def ready(barrier: Any, timeout: float) -> int:
-    """Answers once the model is loaded (the initializer runs first) and every other worker got here too:
-    the barrier makes each warm-up task land on a process of its own."""
-    barrier.wait(timeout)
-    return os.getpid()
+def _reply(stream: Any, payload: dict[str, Any]) -> None:
+    stream.write(json.dumps(payload) + "\n")
+    stream.flush()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -2,13 +2,14 @@
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
 from pipelines import LM, track_usage
-from pipelines.lm import LMContextWindowExceeded, LMNotFound
+from pipelines.lm import LMContextWindowExceeded, LMNotFound, LMTimeout
 from pipelines.lm.local.pool import shared_pool
 
 pytestmark = pytest.mark.local_lm
@@ -96,3 +97,29 @@ def test_four_processes_share_one_cache_without_losing_entries(isolated_state):
         for index in range(4):
             _ask_three(index)
     assert usage.calls == 0 and usage.cache_hits == 12
+
+
+def test_a_killed_worker_is_replaced_and_the_call_retried():
+    pool = shared_pool()
+    killed = pool.warm_up()
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    with track_usage() as usage:
+        answer = LM(max_tokens=12, backoff_seconds=0.1)(PROMPT, cache=False)
+    assert "blue" in answer[0].lower()
+    assert usage.retries >= 1 and usage.failures == 0
+
+
+def test_a_call_past_its_timeout_is_a_timeout_and_the_worker_restarts():
+    with pytest.raises(LMTimeout, match=r"did not answer within 0\.2 s"):
+        LM(max_tokens=300, num_retries=0, timeout=0.2)("Write a long story about the sea.", cache=False)
+    assert "blue" in LM(max_tokens=12)(PROMPT, cache=False)[0].lower()
+
+
+def test_a_script_without_a_main_guard_can_use_the_local_model(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(f"from pipelines import LM\nprint(LM(max_tokens=12)({PROMPT!r}, cache=False)[0])\n")
+    finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "SIGFLOW_LOCAL_WORKERS": "1"})
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "blue" in finished.stdout.lower()
