@@ -18,6 +18,7 @@ RESULTS_MD = HERE / "RESULTS.md"
 # Name -> module in this package exposing `run(quick: bool) -> dict` and `report(result: dict) -> str`.
 BENCHMARKS = {
     "door_overhead": "benchmarks.door_overhead",
+    "predict_overhead": "benchmarks.predict_overhead",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
 

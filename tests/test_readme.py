@@ -1,0 +1,31 @@
+"""The README's examples are run as written, on the embedded model."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def _python_blocks(section: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(re.findall(r"```python\n(.*?)```", body, flags=re.DOTALL))
+
+
+@pytest.mark.local_lm
+def test_declare_a_program_section_runs_and_answers_correctly():
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(_python_blocks("Declare a program"), "README.md", "exec"), namespace)
+    assert "paris" in namespace["prediction"].answer.lower()
+    assert namespace["prediction"].reasoning
+    assert namespace["label"] == "human"
+
+
+@pytest.mark.local_lm
+def test_lm_door_section_runs_and_the_repeat_is_a_cache_hit():
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(_python_blocks("The LM door"), "README.md", "exec"), namespace)
+    usage = namespace["usage"]
+    assert usage.calls == 0 and usage.cache_hits == 1
