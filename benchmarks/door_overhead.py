@@ -4,11 +4,10 @@ file in a temporary directory."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from typing import Any
 
+from benchmarks.harness import fresh_cache_dir
 from pipelines import LM, ScriptedLM, track_usage
 
 
@@ -23,20 +22,12 @@ def _per_call_microseconds(lm: LM, calls: int, vary: bool) -> float:
 
 def run(quick: bool) -> dict[str, Any]:
     calls = 300 if quick else 5000
-    previous = os.environ.get("SIGFLOW_CACHE_DIR")
-    with tempfile.TemporaryDirectory() as directory, ScriptedLM(responder=lambda messages: "ok") as fake:
-        os.environ["SIGFLOW_CACHE_DIR"] = directory
-        try:
-            lm = fake.lm()
-            with track_usage() as usage:
-                miss = _per_call_microseconds(lm, calls, vary=True)
-                hit = _per_call_microseconds(lm, calls, vary=False)
-            no_cache = _per_call_microseconds(fake.lm(cache=False), calls, vary=True)
-        finally:
-            if previous is None:
-                del os.environ["SIGFLOW_CACHE_DIR"]
-            else:
-                os.environ["SIGFLOW_CACHE_DIR"] = previous
+    with fresh_cache_dir(), ScriptedLM(responder=lambda messages: "ok") as fake:
+        lm = fake.lm()
+        with track_usage() as usage:
+            miss = _per_call_microseconds(lm, calls, vary=True)
+            hit = _per_call_microseconds(lm, calls, vary=False)
+        no_cache = _per_call_microseconds(fake.lm(cache=False), calls, vary=True)
     return {
         "calls": calls,
         "cache_hit_us": round(hit, 1),

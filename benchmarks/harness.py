@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib
 import json
 import os
 import platform
+import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,21 @@ BENCHMARKS = {
     "predict_overhead": "benchmarks.predict_overhead",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
+
+
+@contextlib.contextmanager
+def fresh_cache_dir() -> Iterator[str]:
+    """An empty LM cache for the duration of a measurement; the caller's cache setting comes back after."""
+    previous = os.environ.get("SIGFLOW_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as directory:
+        os.environ["SIGFLOW_CACHE_DIR"] = directory
+        try:
+            yield directory
+        finally:
+            if previous is None:
+                del os.environ["SIGFLOW_CACHE_DIR"]
+            else:
+                os.environ["SIGFLOW_CACHE_DIR"] = previous
 
 
 def machine() -> dict[str, Any]:

@@ -5,11 +5,10 @@ are timed apart. The cache is a fresh file in a temporary directory."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from typing import Any
 
+from benchmarks.harness import fresh_cache_dir
 from pipelines import ChainOfThought, Module, Predict, ScriptedLM
 
 _SIGNATURE = "question -> label: Literal['abbreviation', 'description', 'entity', 'human', 'location', 'numeric']"
@@ -36,17 +35,9 @@ def _measure(kind: type[Module], fake: ScriptedLM, calls: int) -> dict[str, floa
 
 def run(quick: bool) -> dict[str, Any]:
     calls = 200 if quick else 3000
-    previous = os.environ.get("SIGFLOW_CACHE_DIR")
     reply = "reasoning: A place is asked for.\nlabel: location"
-    with tempfile.TemporaryDirectory() as directory, ScriptedLM(responder=lambda messages: reply) as fake:
-        os.environ["SIGFLOW_CACHE_DIR"] = directory
-        try:
-            results = {kind.__name__: _measure(kind, fake, calls) for kind in (Predict, ChainOfThought)}
-        finally:
-            if previous is None:
-                del os.environ["SIGFLOW_CACHE_DIR"]
-            else:
-                os.environ["SIGFLOW_CACHE_DIR"] = previous
+    with fresh_cache_dir(), ScriptedLM(responder=lambda messages: reply) as fake:
+        results = {kind.__name__: _measure(kind, fake, calls) for kind in (Predict, ChainOfThought)}
     return {"calls": calls, "modules": results}
 
 

@@ -14,9 +14,9 @@ from pipelines.modules.module import Module
 from pipelines.modules.predict import Predict
 from pipelines.primitives import Example
 from pipelines.signatures import Signature
+from pipelines.versioned import FileFormat
 
-FORMAT = "sigflow.program"
-VERSION = 1
+PROGRAM_STATE = FileFormat("sigflow.program", 1, "sigflow program state")
 
 
 class StateError(ValueError):
@@ -25,8 +25,7 @@ class StateError(ValueError):
 
 def program_state(program: Module) -> dict[str, Any]:
     return {
-        "format": FORMAT,
-        "version": VERSION,
+        **PROGRAM_STATE.header(),
         "program": type(program).__name__,
         "predictors": {name: _predictor_state(predictor) for name, predictor in program.named_predictors()},
     }
@@ -74,12 +73,7 @@ def apply_state(program: Module, state: Any, source: str = "state") -> None:
 
 
 def _check_header(state: Any, source: str) -> None:
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise StateError(f"{source} is not sigflow program state (no \"format\": \"{FORMAT}\")")
-    version = state.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise StateError(f"{source} has format version {version!r}; this sigflow reads up to {VERSION}: "
-                         f"upgrade sigflow to load it")
+    PROGRAM_STATE.check(state, source, StateError)
     if not isinstance(state.get("predictors"), dict):
         raise StateError(f"{source} has no \"predictors\" object")
 

@@ -12,9 +12,9 @@ from pipelines.evaluation.evaluate import EvaluationResult, ExampleResult
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.usage import Usage
 from pipelines.primitives import Example
+from pipelines.versioned import FileFormat
 
-FORMAT = "sigflow.evaluation"
-VERSION = 1
+STORED_EVALUATION = FileFormat("sigflow.evaluation", 1, "a stored sigflow evaluation")
 
 
 class EvaluationFileError(ValueError):
@@ -23,8 +23,7 @@ class EvaluationFileError(ValueError):
 
 def evaluation_to_dict(result: EvaluationResult) -> dict[str, Any]:
     return {
-        "format": FORMAT,
-        "version": VERSION,
+        **STORED_EVALUATION.header(),
         "metric": result.metric,
         "score": result.score,
         "seconds": result.seconds,
@@ -44,11 +43,7 @@ def evaluation_to_dict(result: EvaluationResult) -> dict[str, Any]:
 
 
 def evaluation_from_dict(data: Any, source: str = "evaluation") -> EvaluationResult:
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise EvaluationFileError(f"{source} is not a stored sigflow evaluation")
-    if not isinstance(data.get("version"), int) or data["version"] > VERSION:
-        raise EvaluationFileError(f"{source} has format version {data.get('version')!r}; this sigflow reads "
-                                  f"up to {VERSION}")
+    STORED_EVALUATION.check(data, source, EvaluationFileError)
     try:
         results = [ExampleResult(example=Example(item["example"], input_keys=tuple(item["inputs"])),
                                  outputs=item["outputs"], score=item["score"], error=item["error"],
