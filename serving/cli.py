@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import pipelines.cli_commands  # noqa: F401 (registers the pipeline commands on the group)
 from pipelines.cli import cli, lm_option, run
 
 

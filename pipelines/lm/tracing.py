@@ -1,4 +1,5 @@
-"""MLflow spans for LM calls, opened only inside a trace the caller started (never a trace per call)."""
+"""MLflow spans for LM calls and retrievals, opened only inside a trace the caller started (never a trace
+per call). MLflow is never imported here: with no trace running, it is not even loaded."""
 
 from __future__ import annotations
 
@@ -12,22 +13,27 @@ from pipelines.lm.types import Completion, LMRequest
 
 
 @contextmanager
-def lm_span(request: LMRequest) -> Iterator[Any]:
-    """A span around one LM call when an MLflow trace is active, else nothing; MLflow is never imported."""
+def span(name: str, span_type: str, inputs: Any) -> Iterator[Any]:
+    """A child span of the active MLflow trace, or None when no trace is active."""
     mlflow = sys.modules.get("mlflow")
     if mlflow is None or mlflow.get_current_active_span() is None:
         yield None
         return
-    with mlflow.start_span(name=f"LM {request.model}", span_type="CHAT_MODEL") as span:
-        span.set_inputs({"messages": request.messages, "params": public_params(request.params)})
-        yield span
+    with mlflow.start_span(name=name, span_type=span_type) as opened:
+        opened.set_inputs(inputs)
+        yield opened
 
 
-def end_span(span: Any, completion: Completion) -> None:
-    if span is None:
+def lm_span(request: LMRequest):
+    return span(f"LM {request.model}", "CHAT_MODEL",
+                {"messages": request.messages, "params": public_params(request.params)})
+
+
+def end_span(opened: Any, completion: Completion) -> None:
+    if opened is None:
         return
-    span.set_outputs(completion.text)
-    span.set_attributes({
+    opened.set_outputs(completion.text)
+    opened.set_attributes({
         "cached": completion.cached,
         "prompt_tokens": completion.prompt_tokens,
         "completion_tokens": completion.completion_tokens,

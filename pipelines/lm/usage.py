@@ -24,6 +24,7 @@ class Usage:
     failures: int = 0
     parse_retries: int = 0
     parse_failures: int = 0
+    retrievals: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})

