@@ -22,6 +22,9 @@ RESULTS_MD = HERE / "RESULTS.md"
 BENCHMARKS = {
     "door_overhead": "benchmarks.door_overhead",
     "predict_overhead": "benchmarks.predict_overhead",
+    "classify_zero_shot": "benchmarks.classify_zero_shot",
+    "retrieval_hotpotqa": "benchmarks.retrieval_hotpotqa",
+    "rag_zero_shot": "benchmarks.rag_zero_shot",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
 

@@ -20,6 +20,7 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_model
     monkeypatch.setenv("SIGFLOW_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("SIGFLOW_MODEL_DIR", str(shared_model_dir))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("SIGFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.delenv("SIGFLOW_LM", raising=False)
     return tmp_path

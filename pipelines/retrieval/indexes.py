@@ -12,9 +12,14 @@ from pipelines.retrieval.store import Passage, VectorStore, VectorStoreError, co
 log = logging.getLogger(__name__)
 
 
+def index_dir(name: str, passages: Sequence[Passage]) -> Path:
+    """Where the cached store of this corpus lives."""
+    return settings.cache_dir() / "indexes" / f"{name}-{corpus_hash(passages)}"
+
+
 def cached_store(name: str, passages: Sequence[Passage], directory: Path | None = None) -> VectorStore:
     """The store for `passages`, loaded from `directory` (default: the cache) or built and saved there."""
-    directory = directory or settings.cache_dir() / "indexes" / f"{name}-{corpus_hash(passages)}"
+    directory = directory or index_dir(name, passages)
     if (directory / "manifest.json").exists():
         try:
             return VectorStore.load(directory)

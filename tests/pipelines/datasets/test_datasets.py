@@ -1,0 +1,58 @@
+import json
+from collections import Counter
+
+import pytest
+
+from pipelines.datasets import load_dataset
+from pipelines.datasets.bbc import QUESTIONS, articles_dir, passages
+from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
+
+
+def test_bbc_questions_are_answered_by_their_article():
+    questions = json.loads(QUESTIONS.read_text())
+    assert len(questions) >= 60
+    assert Counter(q["category"] for q in questions) == {c: 15 for c in
+                                                          ("business", "entertainment", "politics", "sports", "tech")}
+    assert len({q["id"] for q in questions}) == len(questions)
+    for question in questions:
+        article = (articles_dir() / f"{question['article_id']}.txt").read_text(encoding="utf-8", errors="replace")
+        assert question["answer"].lower() in article.lower(), question["id"]
+
+
+def test_bbc_passages_keep_their_article_and_headline():
+    found = passages()
+    assert len({p.metadata["article_id"] for p in found}) == 2225
+    first = found[0]
+    assert first.id == "business/001#0" and first.metadata == {"article_id": "business/001", "category": "business"}
+    assert 40 <= sum(len(p.text.split()) for p in found) / len(found) <= 140
+
+
+def test_bbc_dataset_splits_and_gold_titles():
+    dataset = load_dataset("bbc")
+    assert {name: len(split) for name, split in dataset.splits.items()} == {"train": 35, "dev": 40}
+    example = dataset.split("dev")[0]
+    assert example.inputs() == {"question": example.question}
+    headlines = {p.metadata["article_id"]: p.title for p in dataset.corpus}
+    assert example.gold_titles == [headlines[example.article_id]]
+
+
+@needs_hotpotqa
+def test_hotpotqa_loads_from_its_directory():
+    dataset = load_dataset("hotpotqa", HOTPOTQA_DIR)
+    assert (len(dataset.split("train")), len(dataset.split("dev")), len(dataset.corpus)) == (725, 300, 14766)
+    assert len(dataset.split("dev")[0].gold_titles) == 2
+
+
+def test_hotpotqa_needs_a_directory_with_its_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"needs --data-dir"):
+        load_dataset("hotpotqa")
+    (tmp_path / "train.jsonl").write_text("")
+    with pytest.raises(FileNotFoundError, match=r"lacks dev\.jsonl, corpus\.jsonl"):
+        load_dataset("hotpotqa", tmp_path)
+
+
+def test_unknown_dataset_and_split_are_named():
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of trec, bbc, hotpotqa"):
+        load_dataset("imagenet")
+    with pytest.raises(ValueError, match="no split 'validation'; it has test, dev, train"):
+        load_dataset("trec").split("validation")

@@ -1,0 +1,114 @@
+import json
+
+import pytest
+
+from pipelines.datasets import load_dataset
+from pipelines.retrieval.embedder import Embedder
+from pipelines.retrieval.store import Passage, VectorStore, VectorStoreError
+from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
+
+PASSAGES = [
+    Passage("p1", "Paris", "Paris is the capital and largest city of France."),
+    Passage("p2", "Moon", "The Moon is Earth's only natural satellite."),
+    Passage("p3", "Banana", "A banana is an elongated, edible yellow fruit."),
+    Passage("p4", "Python", "Python is a high-level programming language.", {"kind": "software"}),
+]
+
+
+class CountingEmbedder(Embedder):
+    """The real embedder, counting the texts it is asked to encode."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoded = 0
+
+    def encode(self, texts, **kwargs):
+        self.encoded += len(texts)
+        return super().encode(texts, **kwargs)
+
+
+def test_search_finds_the_passage_by_meaning():
+    store = VectorStore.build(PASSAGES, progress=False)
+    hits = store.search("Which fruit is yellow?", k=2)
+    assert hits[0].passage.id == "p3"
+    assert hits[0].score > hits[1].score
+    batch = store.search_batch(["capital of France", "a language for programs"], k=1)
+    assert [hits[0].passage.id for hits in batch] == ["p1", "p4"]
+
+
+def test_approximate_index_with_reranking_agrees_with_exact_search():
+    exact = VectorStore.build(PASSAGES, progress=False)
+    approximate = VectorStore.build(PASSAGES, approximate=True, progress=False)
+    for query in ("satellite of the Earth", "French city", "coding"):
+        assert [h.passage.id for h in approximate.search(query, 3)] == [h.passage.id for h in exact.search(query, 3)]
+
+
+def test_round_trip_keeps_passages_metadata_and_results(tmp_path):
+    store = VectorStore.build(PASSAGES, progress=False)
+    store.save(tmp_path / "store")
+    loaded = VectorStore.load(tmp_path / "store")
+    assert loaded.passages == PASSAGES and loaded.corpus_hash == store.corpus_hash
+    assert loaded.search("coding", 1)[0].passage.metadata == {"kind": "software"}
+    manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    assert manifest | {"corpus_hash": None} == {"format": "sigflow.vectorstore", "version": 1,
+                                                "embedder": "all-MiniLM-L6-v2", "dimension": 384, "count": 4,
+                                                "corpus_hash": None, "index": "IndexFlatIP"}
+
+
+def test_a_second_build_of_the_same_corpus_reuses_the_embeddings():
+    embedder = CountingEmbedder()
+    VectorStore.build(PASSAGES, embedder=embedder, progress=False)
+    VectorStore.build(PASSAGES, embedder=embedder, progress=False)
+    assert embedder.encoded == len(PASSAGES)
+
+
+def test_a_store_of_another_embedder_is_refused(tmp_path):
+    VectorStore.build(PASSAGES, progress=False).save(tmp_path / "store")
+
+    class OtherEmbedder(Embedder):
+        name = "other-model"
+
+    with pytest.raises(VectorStoreError, match=r"built with the embedder 'all-MiniLM-L6-v2'.*'other-model'"):
+        VectorStore.load(tmp_path / "store", embedder=OtherEmbedder())
+
+
+def test_truncated_or_damaged_files_are_clear_errors(tmp_path):
+    VectorStore.build(PASSAGES, progress=False).save(tmp_path / "store")
+    passages_file = tmp_path / "store" / "passages.jsonl"
+    lines = passages_file.read_text().splitlines(keepends=True)
+    passages_file.write_text("".join(lines[:3]))
+    with pytest.raises(VectorStoreError, match="inconsistent"):
+        VectorStore.load(tmp_path / "store")
+    passages_file.write_text("".join(lines))
+    (tmp_path / "store" / "index.faiss").write_bytes(b"garbage")
+    with pytest.raises(VectorStoreError, match="cannot be read"):
+        VectorStore.load(tmp_path / "store")
+    with pytest.raises(VectorStoreError, match=r"no manifest\.json"):
+        VectorStore.load(tmp_path / "nothing-here")
+
+
+def test_a_wrong_count_in_the_manifest_is_refused(tmp_path):
+    VectorStore.build(PASSAGES, progress=False).save(tmp_path / "store")
+    manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    (tmp_path / "store" / "manifest.json").write_text(json.dumps({**manifest, "count": 5}))
+    with pytest.raises(VectorStoreError, match="passage counts"):
+        VectorStore.load(tmp_path / "store")
+
+
+def test_building_from_nothing_is_an_error():
+    with pytest.raises(VectorStoreError, match="no passages"):
+        VectorStore.build([])
+
+
+@needs_hotpotqa
+def test_recall_on_the_paragraphs_of_twenty_dev_questions():
+    """Each question's own ten paragraphs (two gold, eight distractors), pooled for 20 questions."""
+    dataset = load_dataset("hotpotqa", HOTPOTQA_DIR)
+    rows = [json.loads(line) for line in (HOTPOTQA_DIR / "dev.jsonl").read_text().splitlines()[:20]]
+    titles = {title for row in rows for title in row["context_titles"]}
+    corpus = [passage for passage in dataset.corpus if passage.title in titles]
+    store = VectorStore.build(corpus, progress=False)
+    found_any = sum(bool(set(row["gold_titles"]) & {hit.passage.title for hit in store.search(row["question"], 5)})
+                    for row in rows)
+    assert len(corpus) >= 150
+    assert found_any >= 17  # MiniLM finds a gold paragraph for nearly every question

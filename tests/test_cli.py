@@ -1,0 +1,50 @@
+"""The `sigflow` command as a user runs it: a real process, real exit codes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+SIGFLOW = str(Path(sys.executable).with_name("sigflow"))
+
+
+def sigflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([SIGFLOW, *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("evaluate", "summarize"), "error: unknown program 'summarize'; choose one of classify, rag"),
+    (("evaluate", "classify", "--dataset", "imagenet"), "error: program 'classify' runs on trec, not 'imagenet'"),
+    (("evaluate", "rag", "--dataset", "hotpotqa"), "error: the hotpotqa dataset needs --data-dir"),
+    (("evaluate", "rag", "--dataset", "hotpotqa", "--data-dir", "/no/such/dir"), "error: /no/such/dir lacks"),
+    (("predict", "classify", "  "), "error: the input text is empty"),
+])
+def test_user_mistakes_exit_2_with_one_line(tmp_path, args, message):
+    finished = sigflow(*args, cwd=tmp_path)
+    assert finished.returncode == 2
+    assert finished.stderr.strip().startswith(message)
+    assert len(finished.stderr.strip().splitlines()) == 1 and "Traceback" not in finished.stderr
+
+
+@pytest.mark.local_lm
+def test_evaluate_twice_the_second_run_makes_no_lm_call(tmp_path):
+    first = json.loads(sigflow("evaluate", "classify", "--limit", "3", "--json", cwd=tmp_path).stdout.splitlines()[-1])
+    second = json.loads(sigflow("evaluate", "classify", "--limit", "3", "--json", cwd=tmp_path).stdout.splitlines()[-1])
+    assert first["lm_calls"] == 3 and first["n"] == 3 and 0 <= first["score"] <= 1
+    assert second["lm_calls"] == 0 and second["cache_hits"] == 3 and second["score"] == first["score"]
+    for key in ("metric", "prompt_tokens", "completion_tokens", "seconds", "run_id"):
+        assert key in second
+    run = mlflow.get_run(first["run_id"])
+    assert run.data.params["program"] == "classify" and run.data.metrics["lm_calls"] == 3
+    artifacts = {item.path for item in mlflow.MlflowClient().list_artifacts(first["run_id"])}
+    assert {"evaluation.json", "predictions.json"} <= artifacts
+
+
+@pytest.mark.local_lm
+def test_predict_prints_the_label(tmp_path):
+    finished = sigflow("predict", "classify", "Who wrote Hamlet?", "--json", cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout.splitlines()[-1])["outputs"]["label"] == "human"
