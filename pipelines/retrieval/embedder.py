@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import threading
@@ -58,13 +59,7 @@ def model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-_shared: Embedder | None = None
-_shared_lock = threading.Lock()
-
-
+@functools.cache
 def shared_embedder() -> Embedder:
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = Embedder()
-        return _shared
+    """One embedder per process: the model loads once, on first use."""
+    return Embedder()
