@@ -25,6 +25,7 @@ BENCHMARKS = {
     "classify_zero_shot": "benchmarks.classify_zero_shot",
     "retrieval_hotpotqa": "benchmarks.retrieval_hotpotqa",
     "rag_zero_shot": "benchmarks.rag_zero_shot",
+    "cli_rerun": "benchmarks.cli_rerun",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
 
