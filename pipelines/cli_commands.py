@@ -1,4 +1,4 @@
-"""The pipeline commands of `sigflow`: evaluate, predict, index build."""
+"""The pipeline commands of `sigflow`: evaluate, predict, index build (added to the group by the entry point)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli import cli, json_option, lm_option, print_json
+from pipelines.cli import json_option, lm_option, print_json
 from pipelines.lm.client import LM
 
 MLRUNS = Path("mlruns")
@@ -18,7 +18,7 @@ state_option = click.option("--state", type=click.Path(exists=True, dir_okay=Fal
                             default=None, help="Program state JSON to load (from optimize).")
 
 
-@cli.command()
+@click.command()
 @program_argument
 @dataset_option
 @data_dir_option
@@ -47,7 +47,7 @@ def evaluate(program, dataset, data_dir, split, limit, state, threads, lm_model,
         print_json(summary)
 
 
-@cli.command()
+@click.command()
 @program_argument
 @click.argument("text")
 @dataset_option
@@ -67,7 +67,7 @@ def predict(program, text, dataset, data_dir, state, lm_model, as_json) -> None:
         click.echo(f"{name}: {value}")
 
 
-@cli.group()
+@click.group()
 def index() -> None:
     """Vector store commands."""
 
@@ -95,3 +95,6 @@ def build_index(dataset, data_dir, out, as_json) -> None:
     click.echo(f"indexed {summary['passages']} passages of {dataset} in {summary['seconds']} s")
     if as_json:
         print_json(summary)
+
+
+COMMANDS = (evaluate, predict, index)

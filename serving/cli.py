@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
-import pipelines.cli_commands  # noqa: F401 (registers the pipeline commands on the group)
 from pipelines.cli import cli, lm_option, run
+from pipelines.cli_commands import COMMANDS
+
+for command in COMMANDS:
+    cli.add_command(command)
 
 
 @cli.command()
