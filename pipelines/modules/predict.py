@@ -9,6 +9,7 @@ from pipelines.config import current_lm
 from pipelines.lm.client import LM
 from pipelines.lm.usage import track_usage
 from pipelines.modules.module import Module
+from pipelines.modules.trace import record_step
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import Signature, ensure_signature
 
@@ -28,6 +29,7 @@ class Predict(Module):
         lm = self.lm or current_lm()
         with track_usage() as usage:
             outputs, completions = adapter.predict(lm, self.signature, self.demos, inputs, **self.config)
+        record_step(self, inputs, outputs)
         return Prediction(outputs, usage=usage.total, cached=all(c.cached for c in completions))
 
     def _check_inputs(self, inputs: dict[str, Any]) -> None:

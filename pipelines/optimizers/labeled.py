@@ -1,0 +1,29 @@
+"""`LabeledFewShot`: demos drawn from the training set as they are, no LM call."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from pipelines.modules import Module
+from pipelines.optimizers.base import Optimizer, check_inputs
+from pipelines.primitives import Example
+
+
+class LabeledFewShot(Optimizer):
+    """Gives every predictor up to `k` training examples as demos, sampled with `seed`."""
+
+    def __init__(self, k: int = 16, seed: int = 0):
+        self.k = k
+        self.seed = seed
+
+    def compile(self, program: Module, trainset: Sequence[Example]) -> Module:
+        check_inputs(program, trainset)
+        if self.k < 0:
+            raise ValueError(f"k must be 0 or more, got {self.k}")
+        compiled = program.deepcopy()
+        rng = random.Random(self.seed)
+        for _, predictor in compiled.named_predictors():
+            predictor.demos = rng.sample(list(trainset), min(self.k, len(trainset)))
+        self.demo_counts_ = {name: len(p.demos) for name, p in compiled.named_predictors()}
+        return compiled

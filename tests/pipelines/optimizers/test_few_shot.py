@@ -1,0 +1,120 @@
+"""Few-shot optimizers with a scripted LM: which demos they keep, and the contract every optimizer keeps."""
+
+import inspect
+
+import pytest
+
+from pipelines import Budget, Example, LMError, Module, Predict, ScriptedLM, accuracy, context
+from pipelines.optimizers import BootstrapFewShot, LabeledFewShot
+
+CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Japan": "Tokyo", "Peru": "Lima",
+            "Chile": "Santiago"}
+TRAIN = [Example(id=country, country=country, capital=capital).with_inputs("country")
+         for country, capital in CAPITALS.items()]
+
+
+def _answers_right_except(*wrong: str):
+    """Answers the capital, except for the named countries, where it answers 'Atlantis'."""
+    def respond(messages) -> str:
+        country = messages[-1]["content"].split(": ", 1)[1]
+        return f"capital: {'Atlantis' if country in wrong else CAPITALS[country]}"
+    return respond
+
+
+class TwoSteps(Module):
+    """Names the country's continent, then the capital: two predictors, each needing its own demos."""
+
+    def __init__(self):
+        self.locate = Predict("country -> continent")
+        self.answer = Predict("country, continent -> capital")
+
+    def forward(self, country):
+        continent = self.locate(country=country).continent
+        return self.answer(country=country, continent=continent)
+
+
+def test_labeled_few_shot_gives_each_predictor_k_training_examples():
+    program = Predict("country -> capital")
+    compiled = LabeledFewShot(k=3, seed=1).compile(program, TRAIN)
+    assert len(compiled.demos) == 3 and all(demo in TRAIN for demo in compiled.demos)
+    assert LabeledFewShot(k=3, seed=1).compile(program, TRAIN).demos == compiled.demos
+    assert program.demos == []
+
+
+def test_bootstrap_keeps_only_runs_that_pass_the_metric():
+    with ScriptedLM(responder=_answers_right_except("France", "Spain")) as fake, context(lm=fake.lm()):
+        optimizer = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=3, max_labeled_demos=0,
+                                     num_threads=2)
+        compiled = optimizer.compile(Predict("country -> capital"), TRAIN)
+    demos = compiled.demos
+    assert [demo.country for demo in demos] == ["Italy", "Japan", "Peru"]
+    assert all(demo.capital == CAPITALS[demo.country] for demo in demos)
+    assert demos[0].inputs() == {"country": "Italy"}
+    assert optimizer.attempts_ == 6 and optimizer.demo_counts_ == {"self": {"bootstrapped": 3, "labeled": 0}}
+
+
+def test_bootstrap_adds_labeled_demos_from_examples_not_bootstrapped():
+    with ScriptedLM(responder=_answers_right_except()) as fake, context(lm=fake.lm()):
+        compiled = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=2, max_labeled_demos=2,
+                                    num_threads=2).compile(Predict("country -> capital"), TRAIN)
+    bootstrapped, labeled = compiled.demos[:2], compiled.demos[2:]
+    assert len(labeled) == 2
+    assert {demo.country for demo in bootstrapped}.isdisjoint({demo.country for demo in labeled})
+
+
+def test_each_predictor_gets_the_steps_it_took_in_passing_runs():
+    def respond(messages) -> str:
+        last = messages[-1]["content"]
+        if "continent" not in last:
+            return "continent: somewhere"
+        country = last.split("\n")[0].split(": ", 1)[1]
+        return f"capital: {CAPITALS[country]}"
+
+    with ScriptedLM(responder=respond) as fake, context(lm=fake.lm()):
+        compiled = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=2, max_labeled_demos=0,
+                                    num_threads=1).compile(TwoSteps(), TRAIN)
+    assert [dict(demo) for demo in compiled.locate.demos] == [
+        {"country": "France", "continent": "somewhere"}, {"country": "Italy", "continent": "somewhere"}]
+    assert compiled.answer.demos[0].inputs() == {"country": "France", "continent": "somewhere"}
+    assert compiled.answer.demos[0].capital == "Paris"
+
+
+def test_a_spent_budget_stops_bootstrapping_with_the_demos_found_so_far():
+    with ScriptedLM(responder=_answers_right_except()) as fake, context(lm=fake.lm()):
+        optimizer = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=6, max_labeled_demos=0,
+                                     num_threads=1, budget=Budget(max_calls=3))
+        compiled = optimizer.compile(Predict("country -> capital"), TRAIN)
+    assert optimizer.stopped_by_budget_ is True
+    assert len(compiled.demos) == 3 and len(fake.history) == 3
+    assert optimizer.usage_.calls == 3
+
+
+def test_failed_runs_are_not_demos_and_do_not_stop_bootstrapping():
+    answers = [LMError("provider down"), *[f"capital: {capital}" for capital in list(CAPITALS.values())[1:]]]
+    with ScriptedLM(answers) as fake, context(lm=fake.lm()):
+        compiled = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=2, max_labeled_demos=0,
+                                    num_threads=1).compile(Predict("country -> capital"), TRAIN)
+    assert [demo.country for demo in compiled.demos] == ["Italy", "Spain"]
+
+
+OPTIMIZERS = [LabeledFewShot(k=2), BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=1, num_threads=1)]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda optimizer: type(optimizer).__name__)
+def test_every_optimizer_keeps_the_contract(optimizer):
+    """Constructors store their arguments unchanged; compile leaves the user's program alone, returns a new
+    one, and keeps what it learned in attributes ending in `_`."""
+    stored = {name: getattr(optimizer, name) for name in inspect.signature(type(optimizer)).parameters}
+    assert not [name for name in vars(optimizer) if name.endswith("_")]
+    program = Predict("country -> capital")
+    before = program.fingerprint()
+    with ScriptedLM(responder=_answers_right_except()) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(program, TRAIN)
+    assert program.fingerprint() == before and compiled is not program
+    assert compiled.fingerprint() != before
+    assert {name: getattr(optimizer, name) for name in stored} == stored
+    assert [name for name in vars(optimizer) if name.endswith("_")]
+    with pytest.raises(ValueError, match="training set is empty"):
+        optimizer.compile(program, [])
+    with pytest.raises(ValueError, match="no inputs marked"):
+        optimizer.compile(program, [Example(country="France", capital="Paris")])
