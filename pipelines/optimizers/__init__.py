@@ -3,5 +3,6 @@
 from pipelines.optimizers.base import Optimizer
 from pipelines.optimizers.bootstrap import BootstrapFewShot
 from pipelines.optimizers.labeled import LabeledFewShot
+from pipelines.optimizers.random_search import BootstrapRandomSearch
 
-__all__ = ["BootstrapFewShot", "LabeledFewShot", "Optimizer"]
+__all__ = ["BootstrapFewShot", "BootstrapRandomSearch", "LabeledFewShot", "Optimizer"]

@@ -5,7 +5,7 @@ import inspect
 import pytest
 
 from pipelines import Budget, Example, LMError, Module, Predict, ScriptedLM, accuracy, context
-from pipelines.optimizers import BootstrapFewShot, LabeledFewShot
+from pipelines.optimizers import BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot
 
 CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Japan": "Tokyo", "Peru": "Lima",
             "Chile": "Santiago"}
@@ -97,7 +97,32 @@ def test_failed_runs_are_not_demos_and_do_not_stop_bootstrapping():
     assert [demo.country for demo in compiled.demos] == ["Italy", "Spain"]
 
 
-OPTIMIZERS = [LabeledFewShot(k=2), BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=1, num_threads=1)]
+def _right_only_with_demos(messages) -> str:
+    """A model that knows capitals only when it was shown an example."""
+    country = messages[-1]["content"].split(": ", 1)[1]
+    return f"capital: {CAPITALS[country] if len(messages) > 2 else 'Atlantis'}"
+
+
+def test_random_search_returns_the_best_candidate_on_the_validation_set():
+    with ScriptedLM(responder=_right_only_with_demos) as fake, context(lm=fake.lm()):
+        search = BootstrapRandomSearch(accuracy("capital"), num_candidates=2, max_bootstrapped_demos=1,
+                                       max_labeled_demos=1, num_threads=1)
+        best = search.compile(Predict("country -> capital"), TRAIN[:4], valset=TRAIN[4:])
+    scores = {candidate.name: candidate.score for candidate in search.candidates_}
+    assert scores["zero-shot"] == 0.0 and scores["labeled"] == 1.0
+    assert search.best_score_ == 1.0 and best is search.best_program_ and best.demos
+
+
+def test_random_search_under_a_spent_budget_returns_the_best_so_far():
+    with ScriptedLM(responder=_right_only_with_demos) as fake, context(lm=fake.lm()):
+        search = BootstrapRandomSearch(accuracy("capital"), num_candidates=4, num_threads=1, budget=Budget(max_calls=5))
+        search.compile(Predict("country -> capital"), TRAIN[:4], valset=TRAIN[4:])
+    assert search.stopped_by_budget_ and len(fake.history) == 5
+    assert [candidate.name for candidate in search.candidates_] == ["zero-shot", "labeled"]
+
+
+OPTIMIZERS = [LabeledFewShot(k=2), BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=1, num_threads=1),
+              BootstrapRandomSearch(accuracy("capital"), num_candidates=1, max_bootstrapped_demos=1, num_threads=1)]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda optimizer: type(optimizer).__name__)
@@ -108,7 +133,7 @@ def test_every_optimizer_keeps_the_contract(optimizer):
     assert not [name for name in vars(optimizer) if name.endswith("_")]
     program = Predict("country -> capital")
     before = program.fingerprint()
-    with ScriptedLM(responder=_answers_right_except()) as fake, context(lm=fake.lm()):
+    with ScriptedLM(responder=_right_only_with_demos) as fake, context(lm=fake.lm()):
         compiled = optimizer.compile(program, TRAIN)
     assert program.fingerprint() == before and compiled is not program
     assert compiled.fingerprint() != before
