@@ -67,6 +67,23 @@ def predict(program, text, dataset, data_dir, state, lm_model, as_json) -> None:
         click.echo(f"{name}: {value}")
 
 
+@click.command()
+@click.argument("run_id")
+@click.option("--metric", "metric_name", required=True, help="A metric of the run's program (e.g. macro_f1).")
+@json_option
+def rescore(run_id, metric_name, as_json) -> None:
+    """Re-score a logged evaluation with another metric, from its stored predictions (no LM call)."""
+    from pipelines import tracking
+    from pipelines.runs import rescore_run
+
+    tracking.use_local_store(MLRUNS)
+    result = rescore_run(run_id, metric_name)
+    click.echo(f"{result['metric']}: {result['score']:.3f} over {result['n']} stored predictions "
+               f"(was {result['previous_metric']} {result['previous_score']:.3f}); 0 LM calls")
+    if as_json:
+        print_json(result)
+
+
 @click.group()
 def index() -> None:
     """Vector store commands."""
@@ -97,4 +114,4 @@ def build_index(dataset, data_dir, out, as_json) -> None:
         print_json(summary)
 
 
-COMMANDS = (evaluate, predict, index)
+COMMANDS = (evaluate, predict, rescore, index)

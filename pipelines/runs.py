@@ -74,6 +74,20 @@ def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str 
     return EvaluationReport(program, loaded.name, split, result, values, run_id)
 
 
+def rescore_run(run_id: str, metric_name: str) -> dict[str, Any]:
+    """Recompute a logged evaluation's score with another of its program's metrics: no LM call. The new
+    value is logged to the run as `rescored_<metric>`."""
+    params, stored = tracking.load_evaluation(run_id)
+    metrics = program_spec(params.get("program", "")).metrics()
+    if metric_name not in metrics:
+        raise ValueError(f"unknown metric {metric_name!r} for {params.get('program')}; choose one of "
+                         f"{', '.join(metrics)}")
+    rescored = stored.rescore(metrics[metric_name])
+    tracking.log_metrics_to(run_id, {f"rescored_{metric_name}": rescored.score})
+    return {"run_id": run_id, "metric": metric_name, "score": rescored.score, "previous_metric": stored.metric,
+            "previous_score": stored.score, "n": rescored.n, "lm_calls": 0}
+
+
 def predict_text(program: str, text: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
                  state: Path | None = None, lm: LM) -> dict[str, Any]:
     """Run a shipped program on one input text; returns its outputs as JSON data."""

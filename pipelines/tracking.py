@@ -68,6 +68,27 @@ def log_evaluation(result: EvaluationResult, metrics: Mapping[str, Metric], pref
     return values
 
 
+def load_evaluation(run_id: str) -> tuple[dict[str, str], EvaluationResult]:
+    """A logged run's parameters and its stored evaluation."""
+    from pipelines.evaluation.store import evaluation_from_dict
+
+    mlflow = _mlflow()
+    try:
+        params = mlflow.get_run(run_id).data.params
+    except mlflow.exceptions.MlflowException as error:
+        raise ValueError(f"no MLflow run {run_id!r} in {mlflow.get_tracking_uri()}") from error
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=EVALUATION_ARTIFACT)
+    except (mlflow.exceptions.MlflowException, OSError) as error:
+        raise ValueError(f"run {run_id} has no {EVALUATION_ARTIFACT}: only evaluations can be re-scored") from error
+    return params, evaluation_from_dict(json.loads(Path(path).read_text()), source=f"run {run_id}")
+
+
+def log_metrics_to(run_id: str, metrics: Mapping[str, float]) -> None:
+    with _mlflow().start_run(run_id=run_id):
+        _mlflow().log_metrics(dict(metrics))
+
+
 def predictions_table(result: EvaluationResult) -> dict[str, list[Any]]:
     """One row per example: its id, inputs and labels, the outputs, the score and any error."""
     rows = [{"example_id": item.example_id,
