@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pipelines.adapter import ParseError
 from pipelines.evaluation.metrics import Metric, Outputs, as_metric
 from pipelines.lm.errors import BudgetExceeded
 from pipelines.lm.usage import Usage, track_usage
@@ -62,8 +63,9 @@ class EvaluationResult:
 def evaluate(program: Module, examples: Sequence[Example], metric: Metric | Callable[..., Any], *,
              num_threads: int = 1, max_errors: int | None = 10, description: str | None = "evaluating",
              ) -> EvaluationResult:
-    """Score `program` on `examples`. A failing example scores 0 and is counted; past `max_errors`
-    failures the evaluation stops with `TooManyErrors`. A spent budget stops it at once."""
+    """Score `program` on `examples`. A failing example scores 0 and is counted. An unreadable reply
+    (`ParseError`) is the model's wrong answer; any other failure (provider down, bad key, a bug) counts
+    against `max_errors`, past which the evaluation stops with `TooManyErrors`. A spent budget stops it at once."""
     metric = as_metric(metric)
     failures = _FailureCount(max_errors)
     started = time.perf_counter()
@@ -83,8 +85,9 @@ def _run_one(program: Module, example: Example, metric: Metric, failures: _Failu
             outputs, error = program(**example.inputs()).to_dict(), None
         except BudgetExceeded:
             raise
-        except Exception as failure:
-            failures.add(failure)
+        except Exception as failure:  # one example's failure is counted, not fatal
+            if not isinstance(failure, ParseError):
+                failures.add(failure)
             outputs, error = None, f"{type(failure).__name__}: {failure}"
     return ExampleResult(example=example, outputs=outputs, score=_score(metric, example, outputs), error=error,
                          usage=usage.total, seconds=time.perf_counter() - started)

@@ -132,3 +132,10 @@ def test_macro_f1_averages_the_classes():
     scores = [macro_f1().score(e, o) if o else 0.0 for e, o in zip(examples, outputs, strict=True)]
     # a: precision 1, recall 1/2 -> 2/3; b: precision 1/2, recall 1 -> 2/3; c: 0
     assert macro_f1().aggregate(scores, examples, outputs) == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+
+
+def test_unreadable_replies_are_wrong_answers_not_errors_against_the_budget():
+    with ScriptedLM(responder=lambda messages: "I cannot decide.") as fake:
+        result = evaluate(_classifier(fake), _examples(5), accuracy(), max_errors=1)
+    assert result.score == 0.0 and result.errors == 5
+    assert result.usage.parse_failures == 5 and result.usage.parse_retries == 5
