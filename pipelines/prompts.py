@@ -18,3 +18,27 @@ You produce:
 CORRECTION = """Your reply could not be read: {problem}
 Reply again in exactly this format, one field per line, and nothing else:
 {answer_template}"""
+
+# Instruction proposals (the MIPRO-style optimizer). Each is the instruction of a signature that sigflow runs
+# through its own adapter, so the replies are parsed and retried like any program's.
+DATASET_SUMMARY = """Read these examples of a task and describe the task in two or three sentences: what the \
+inputs are, what the outputs are, and any pattern in the answers that someone doing the task should know."""
+
+PROGRAM_DESCRIPTION = """A program of {count} step(s). Each step reads some fields and writes others:
+{steps}"""
+
+PROGRAM_STEP = "- step {name!r}: reads {inputs}; writes {outputs}; current instruction: {instructions}"
+
+PROPOSE_INSTRUCTION = """You improve programs that use a language model. Write a better instruction for one \
+step of the program: clear, specific to the task, one to three sentences. Use the task summary, the program, \
+the examples of the step done right and the tip. Reply with the instruction only, not an answer to an example."""
+
+# One tip is drawn at random for each proposal, so the candidates differ in kind and not just in wording.
+PROPOSAL_TIPS = {
+    "none": "No special advice: write the instruction you think works best.",
+    "simple": "Keep the instruction short and simple.",
+    "descriptive": "Make the instruction detailed: say what each input means and what a good output looks like.",
+    "rules": "Give the rules that separate right answers from near misses.",
+    "persona": "Start the instruction with a persona suited to the task, such as an expert of its field.",
+    "format": "Stress that the output must be exactly one of the allowed values, with no extra words.",
+}

@@ -36,9 +36,22 @@ def _predictor_state(predictor: Predict) -> dict[str, Any]:
     return {
         "instructions": signature.instructions,
         "fields": [{"name": f.name, "kind": f.kind, "type": f.type_name, "desc": f.desc} for f in signature.fields],
-        "demos": [to_jsonable(dict(demo)) for demo in predictor.demos],
+        "demos": demos_to_jsonable(predictor.demos),
         "lm": predictor.lm.settings() if predictor.lm is not None else None,
     }
+
+
+def demos_to_jsonable(demos: list[Example]) -> list[dict[str, Any]]:
+    return [to_jsonable(dict(demo)) for demo in demos]
+
+
+def demos_from_jsonable(signature: Signature, saved: list[dict[str, Any]]) -> list[Example]:
+    """Demos as `demos_to_jsonable` wrote them, typed by `signature`, with its input fields marked."""
+    annotations = {field.name: field.annotation for field in signature.fields}
+    return [Example({key: from_jsonable(annotations[key], value) if key in annotations else value
+                     for key, value in demo.items()},
+                    input_keys=tuple(field for field in signature.input_fields if field in demo))
+            for demo in saved]
 
 
 def save_program(program: Module, path: Path) -> None:
@@ -112,11 +125,7 @@ def _prepare(name: str, predictor: Predict, saved: dict[str, Any], source: str
     try:
         signature = predictor.signature.with_instructions(saved["instructions"]).with_field_descriptions(
             {f["name"]: str(f["desc"]) for f in saved["fields"]})
-        annotations = {field.name: field.annotation for field in signature.fields}
-        demos = [Example({key: from_jsonable(annotations[key], value) if key in annotations else value
-                          for key, value in demo.items()},
-                         input_keys=tuple(field for field in signature.input_fields if field in demo))
-                 for demo in saved["demos"]]
+        demos = demos_from_jsonable(signature, saved["demos"])
         lm = LM(**saved["lm"]) if saved.get("lm") else None
     except (KeyError, TypeError, ValueError) as error:
         raise StateError(f"{source}: predictor {name!r} cannot be loaded: {error}") from error

@@ -27,7 +27,8 @@ def send(request: LMRequest) -> Completion:
     with tracing.lm_span(request) as span:
         cached = _lookup(key)
         if cached is not None:
-            record(request.model, Usage(cache_hits=1))
+            record(request.model, Usage(cache_hits=1, cached_tokens=cached.prompt_tokens + cached.completion_tokens,
+                                        cached_latency_seconds=cached.latency_seconds))
             completion = cached
         else:
             completion = _call_with_retries(request)

@@ -21,7 +21,7 @@ class LMRequest:
 
 @dataclass(frozen=True)
 class Completion:
-    """An LM's answer. Token counts are those of the generation, also when it is served from the cache."""
+    """An LM's answer. Token counts and latency are those of the generation, also when served from the cache."""
 
     text: str
     model: str
@@ -35,7 +35,7 @@ class Completion:
 
     def to_cache(self) -> dict[str, Any]:
         stored = asdict(self)
-        for transient in ("latency_seconds", "cached", "attempts"):
+        for transient in ("cached", "attempts"):
             stored.pop(transient)
         return stored
 

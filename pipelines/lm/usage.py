@@ -12,7 +12,8 @@ from pipelines.lm.scope import ScopedStack
 
 @dataclass(frozen=True)
 class Usage:
-    """Counters of LM work. `calls` are requests that reached a provider; cache hits are counted apart."""
+    """Counters of LM work. `calls` are requests that reached a provider; cache hits are counted apart, with
+    the tokens and latency their answers took when first generated (`cached_tokens`, `cached_latency_seconds`)."""
 
     calls: int = 0
     cache_hits: int = 0
@@ -25,6 +26,8 @@ class Usage:
     parse_retries: int = 0
     parse_failures: int = 0
     retrievals: int = 0
+    cached_tokens: int = 0
+    cached_latency_seconds: float = 0.0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -32,6 +35,16 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def work_tokens(self) -> int:
+        """Tokens the program's calls take, whether this time they came from the cache or not."""
+        return self.total_tokens + self.cached_tokens
+
+    @property
+    def work_latency_seconds(self) -> float:
+        """LM latency the program's calls take when uncached: what a user without the cache would wait."""
+        return self.latency_seconds + self.cached_latency_seconds
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -118,6 +118,7 @@ class BootstrapFewShot(Optimizer):
         used = {attempt.example.example_id for attempt in passed}
         rest = [example for example in trainset if example.example_id not in used]
         labeled = random.Random(self.seed).sample(rest, min(self.max_labeled_demos, len(rest)))
+        self.bootstrapped_ = bootstrapped
         for name, predictor in compiled.named_predictors():
             predictor.demos = bootstrapped[name][:self.max_bootstrapped_demos] + labeled
         self.demo_counts_ = {name: {"bootstrapped": min(len(demos), self.max_bootstrapped_demos),

@@ -1,0 +1,55 @@
+"""Candidate demo sets per predictor for the instruction-and-demo search, from one bootstrapping pass."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipelines.evaluation.metrics import Metric
+from pipelines.modules import Module
+from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.primitives import Example
+
+
+@dataclass(frozen=True)
+class DemoSets:
+    sets: dict[str, list[list[Example]]]
+    program_runs: int
+    stopped_by_budget: bool
+
+
+def propose_demo_sets(program: Module, trainset: Sequence[Example], metric: Metric, *, num_sets: int,
+                      max_bootstrapped_demos: int, max_labeled_demos: int, num_threads: int, seed: int
+                      ) -> DemoSets:
+    """`num_sets` demo sets per predictor: no demos, labeled examples only, then sets that draw
+    `max_bootstrapped_demos` from one pool of passing runs (twice that size, so sets differ without
+    bootstrapping each apart) and add `max_labeled_demos` labeled examples. A spent budget leaves the sets
+    with the runs that passed so far."""
+    if num_sets < 1:
+        raise ValueError(f"num_sets must be at least 1, got {num_sets}")
+    rng = random.Random(seed)
+    shuffled = list(trainset)
+    rng.shuffle(shuffled)
+    pools: dict[str, list[Example]] = {name: [] for name, _ in program.named_predictors()}
+    runs, stopped = 0, False
+    if num_sets > 2 and max_bootstrapped_demos > 0:
+        bootstrapper = BootstrapFewShot(metric, max_bootstrapped_demos=2 * max_bootstrapped_demos,
+                                        max_labeled_demos=0, num_threads=num_threads, seed=seed)
+        bootstrapper.compile(program, shuffled)
+        pools, runs, stopped = bootstrapper.bootstrapped_, bootstrapper.attempts_, bootstrapper.stopped_by_budget_
+    sets = {name: _sets_for(pools[name], shuffled, rng, num_sets, max_bootstrapped_demos, max_labeled_demos)
+            for name, _ in program.named_predictors()}
+    return DemoSets(sets, runs, stopped)
+
+
+def _sets_for(pool: list[Example], trainset: list[Example], rng: random.Random, num_sets: int,
+              max_bootstrapped: int, max_labeled: int) -> list[list[Example]]:
+    sets: list[list[Example]] = [[], rng.sample(trainset, min(max_labeled, len(trainset)))][:num_sets]
+    for _ in range(num_sets - len(sets)):
+        chosen = rng.sample(pool, min(max_bootstrapped, len(pool)))
+        # A bootstrapped demo carries the example's own inputs, so compare on those to avoid showing it twice.
+        shown = [demo.inputs() for demo in chosen]
+        rest = [example for example in trainset if example.inputs() not in shown]
+        sets.append(chosen + rng.sample(rest, min(max_labeled, len(rest))))
+    return sets

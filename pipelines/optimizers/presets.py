@@ -1,0 +1,82 @@
+"""How much an instruction-and-demo search does: presets `light`, `medium`, `heavy`, and what each costs.
+
+`light` is sized for one predictor to stay under half the program runs of DSPy's MIPROv2 `auto="light"`
+(about 670 with a 200-example validation set): validation is capped at 100 examples, trials score 10-example
+minibatches, and only the most promising combination besides the original is scored on all of them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    num_candidates: int = 6
+    """Instructions, and demo sets, per predictor (the original instruction and no demos included)."""
+    num_trials: int = 12
+    """Minibatch trials chosen by the sampler."""
+    minibatch_size: int = 10
+    val_size: int | None = 100
+    """Validation examples used at most (a seeded sample); None: all."""
+    num_full_evals: int = 1
+    """Promising combinations scored on the whole validation set, besides the original program."""
+    max_bootstrapped_demos: int = 4
+    max_labeled_demos: int = 4
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            minimum = 1 if name in ("num_candidates", "minibatch_size") else 0
+            if value is not None and value < minimum:
+                raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+    @property
+    def full_eval_every(self) -> int:
+        """Trials between two full evaluations, so they are spread over the search."""
+        return max(1, math.ceil(self.num_trials / max(1, self.num_full_evals)))
+
+
+AUTO = {
+    "light": SearchSettings(),
+    "medium": SearchSettings(num_candidates=10, num_trials=24, minibatch_size=20, val_size=200, num_full_evals=3),
+    "heavy": SearchSettings(num_candidates=15, num_trials=48, minibatch_size=25, val_size=500, num_full_evals=6),
+}
+
+
+def resolve(auto: str | None, overrides: dict[str, Any]) -> SearchSettings:
+    """A preset (or the defaults) with explicit settings on top; None overrides are ignored."""
+    if auto is not None and auto not in AUTO:
+        raise ValueError(f"unknown preset auto={auto!r}; choose one of {', '.join(AUTO)}")
+    return replace(AUTO[auto or "light"], **{name: value for name, value in overrides.items() if value is not None})
+
+
+@dataclass(frozen=True)
+class CallEstimate:
+    """Upper bounds, before any call is made: bootstrapping is assumed to run twice as many training
+    examples as it keeps, and every trial to score a full minibatch."""
+
+    bootstrap_runs: int
+    proposal_calls: int
+    validation_runs: int
+    lm_calls_per_run: int
+
+    @property
+    def program_runs(self) -> int:
+        return self.bootstrap_runs + self.validation_runs
+
+    @property
+    def lm_calls(self) -> int:
+        return self.program_runs * self.lm_calls_per_run + self.proposal_calls
+
+    def to_dict(self) -> dict[str, int]:
+        return {**asdict(self), "program_runs": self.program_runs, "lm_calls": self.lm_calls}
+
+
+def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, val_size: int) -> CallEstimate:
+    val = min(val_size, settings.val_size) if settings.val_size is not None else val_size
+    bootstrapping = settings.num_candidates > 2 and settings.max_bootstrapped_demos > 0
+    bootstrap_runs = min(train_size, 4 * settings.max_bootstrapped_demos) if bootstrapping else 0
+    proposals = 1 + num_predictors * (settings.num_candidates - 1) if settings.num_candidates > 1 else 0
+    validation = val * (1 + settings.num_full_evals) + settings.num_trials * min(settings.minibatch_size, val)
+    return CallEstimate(bootstrap_runs, proposals, validation, num_predictors)

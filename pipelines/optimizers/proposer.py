@@ -1,0 +1,120 @@
+"""Candidate instructions per predictor, written by the LM and grounded as in MIPRO: a summary of the
+training data, a description of the program, demos of the step done right, and a randomly drawn tip.
+The predictor's own instruction is always kept as candidate 0."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines import adapter, prompts
+from pipelines.fieldtypes import render
+from pipelines.lm.client import LM
+from pipelines.lm.errors import BudgetExceeded
+from pipelines.modules import Module, Predict
+from pipelines.parallel import parallel_map
+from pipelines.primitives import Example
+from pipelines.signatures import Signature
+
+log = logging.getLogger(__name__)
+
+SUMMARY_EXAMPLES = 12
+DEMOS_SHOWN = 3
+VALUE_CHARS = 300
+MAX_INSTRUCTION_CHARS = 800
+
+SUMMARIZE = Signature("examples -> summary", instructions=prompts.DATASET_SUMMARY)
+PROPOSE = Signature("task_summary, program, step, examples, tip -> instruction",
+                    instructions=prompts.PROPOSE_INSTRUCTION)
+
+
+@dataclass(frozen=True)
+class Proposals:
+    instructions: dict[str, list[str]]
+    dataset_summary: str
+    failed: int
+
+
+def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets: Mapping[str, list[list[Example]]],
+                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
+    """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
+    or a call the budget refuses, is one fewer candidate, not an error."""
+    rng = random.Random(seed)
+    summary = _summarize(trainset, lm, rng)
+    description = describe_program(program)
+    jobs = [(name, predictor, index, rng.choice(list(prompts.PROPOSAL_TIPS)))
+            for name, predictor in program.named_predictors() for index in range(num_candidates - 1)]
+
+    def propose(job: tuple[str, Predict, int, str]) -> str | None:
+        name, predictor, index, tip = job
+        inputs = {"task_summary": summary, "program": description, "step": _describe_step(name, predictor),
+                  "examples": _render_demos(_demos_for(demo_sets.get(name, []), index)),
+                  "tip": prompts.PROPOSAL_TIPS[tip]}
+        return _ask(lm, PROPOSE, inputs, rollout_id=f"propose:{seed}:{name}:{index}", field="instruction")
+
+    written = parallel_map(propose, jobs, num_threads=num_threads, description=None)
+    instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
+                                          for name, predictor in program.named_predictors()}
+    for (name, *_), text in zip(jobs, written, strict=False):
+        cleaned = _clean(text)
+        if cleaned and cleaned not in instructions[name]:
+            instructions[name].append(cleaned)
+    failed = len(jobs) - sum(len(candidates) - 1 for candidates in instructions.values())
+    return Proposals(instructions, summary, failed)
+
+
+def describe_program(program: Module) -> str:
+    steps = [_describe_step(name, predictor) for name, predictor in program.named_predictors()]
+    return prompts.PROGRAM_DESCRIPTION.format(count=len(steps), steps="\n".join(steps))
+
+
+def _describe_step(name: str, predictor: Predict) -> str:
+    signature = predictor.signature
+
+    def fields(items) -> str:
+        return ", ".join(f"{field.name} ({field.desc})" if field.desc else field.name for field in items.values())
+
+    return prompts.PROGRAM_STEP.format(name=name, inputs=fields(signature.input_fields),
+                                       outputs=fields(signature.output_fields), instructions=signature.instructions)
+
+
+def _summarize(trainset: Sequence[Example], lm: LM, rng: random.Random) -> str:
+    shown = rng.sample(list(trainset), min(SUMMARY_EXAMPLES, len(trainset)))
+    return _ask(lm, SUMMARIZE, {"examples": _render_demos(shown)}, rollout_id=None, field="summary") or "(none)"
+
+
+def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: str | None, field: str) -> str | None:
+    try:
+        outputs, _ = adapter.predict(lm, signature, [], inputs, rollout_id=rollout_id)
+    except BudgetExceeded:
+        log.info("an instruction proposal was not made: the budget is spent")
+        return None
+    except adapter.ParseError as error:
+        log.info("an instruction proposal could not be read: %s", error)
+        return None
+    return str(outputs[field])
+
+
+def _demos_for(demo_sets: list[list[Example]], index: int) -> list[Example]:
+    """A different demo set for each proposal, skipping the empty set 0 when there are others."""
+    filled = [demos for demos in demo_sets if demos]
+    return filled[index % len(filled)][:DEMOS_SHOWN] if filled else []
+
+
+def _render_demos(demos: Sequence[Example]) -> str:
+    if not demos:
+        return "(none)"
+    return "\n\n".join("\n".join(f"{name}: {render(value)[:VALUE_CHARS]}" for name, value in demo.items()
+                                 if name != "id") for demo in demos)
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = text.strip().strip('"').strip()
+    if cleaned.lower().startswith("instruction:"):
+        cleaned = cleaned.split(":", 1)[1].strip()
+    return cleaned[:MAX_INSTRUCTION_CHARS] if len(cleaned) >= 10 else None

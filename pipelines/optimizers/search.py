@@ -1,0 +1,189 @@
+"""The trial loop of the instruction-and-demo search, on an Optuna study with ask and tell.
+
+Order of work: the original program on the whole validation set; then `num_trials` sampler-chosen
+combinations, each scored on the next minibatch it has not seen (a combination chosen again is scored on
+new examples, never the same ones twice); and, spread over the search, full evaluations of the most
+promising combination so far. Every trial is stored with its per-example scores, so a resumed search
+rebuilds its state from the study and only does what is left."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from pipelines.evaluation.evaluate import EvaluationResult, evaluate
+from pipelines.evaluation.metrics import Metric
+from pipelines.lm.usage import Usage
+from pipelines.modules import Module
+from pipelines.optimizers.pareto import pareto_front
+from pipelines.optimizers.presets import SearchSettings
+from pipelines.optimizers.scorebook import ExampleCost, ScoreBook
+from pipelines.optimizers.search_space import Combination, SearchSpace, combination_key
+from pipelines.optimizers.study import finished_trials
+
+ORIGINAL, MINIBATCH, REPEAT, FULL = "original", "minibatch", "repeat", "full"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial: what it chose, what it scored (`minibatch_score` on this trial's examples, `score` over
+    every example the combination has seen, a full score when `full`) and what it cost."""
+
+    number: int
+    kind: str
+    combination: str
+    params: dict[str, int]
+    examples: int
+    minibatch_score: float | None
+    score: float
+    seen: int
+    full: bool
+    tokens: float
+    latency: float
+    lm_calls: int
+    cache_hits: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+    @classmethod
+    def from_trial(cls, trial: optuna.trial.FrozenTrial) -> TrialRecord:
+        attrs = trial.user_attrs
+        return cls(number=trial.number, params=dict(trial.params),
+                   **{name: attrs[name] for name in cls.__dataclass_fields__ if name not in ("number", "params")})
+
+
+class TrialListener(Protocol):
+    def on_trial(self, record: TrialRecord, space: SearchSpace) -> None: ...
+
+
+@dataclass
+class SearchState:
+    """What the loop works on; the counters are rebuilt from the study when a search resumes."""
+
+    study: optuna.Study
+    space: SearchSpace
+    book: ScoreBook
+    program: Module
+    metric: Metric
+    settings: SearchSettings
+    costs: tuple[str, ...]
+    num_threads: int
+    original_done: bool = False
+    search_trials: int = 0
+    full_evals: int = 0
+    task_usage: Usage = field(default_factory=Usage)
+
+
+class Search:
+    def __init__(self, state: SearchState, listeners: Sequence[TrialListener] = ()):
+        self.state = state
+        self.listeners = list(listeners)
+        self.distributions = {name: CategoricalDistribution(list(range(count)))
+                              for name, count in state.space.choices().items()}
+        self._restore()
+
+    def run(self) -> None:
+        state, settings = self.state, self.state.settings
+        total = 1 + settings.num_trials + settings.num_full_evals
+        done = int(state.original_done) + state.search_trials + state.full_evals
+        with tqdm(total=total, initial=done, desc="search trials", unit="trial") as progress:
+            if not state.original_done:
+                self._trial(ORIGINAL, state.space.original)
+                state.original_done = True
+                progress.update(1)
+            while state.search_trials < settings.num_trials:
+                self._trial(MINIBATCH, None)
+                state.search_trials += 1
+                progress.update(1)
+                if state.search_trials % settings.full_eval_every == 0 and self._full_evaluation():
+                    progress.update(1)
+            while state.full_evals < settings.num_full_evals and self._full_evaluation():
+                progress.update(1)
+
+    def _full_evaluation(self) -> bool:
+        """Score the most promising partly scored combination on every validation example; False if none."""
+        state = self.state
+        if state.full_evals >= state.settings.num_full_evals:
+            return False
+        partial = {combination: record for combination, record in state.book.records.items()
+                   if not state.book.is_full(combination)}
+        if not partial:
+            return False
+        front = pareto_front(partial, state.costs)
+        # With costs, alternate between the best quality and the cheapest point of the front.
+        chosen = front[-1] if state.costs and state.full_evals % 2 else front[0]
+        self._trial(FULL, chosen)
+        state.full_evals += 1
+        return True
+
+    def _trial(self, kind: str, fixed: Combination | None) -> TrialRecord:
+        state = self.state
+        if fixed is not None:
+            state.study.enqueue_trial(state.space.params(fixed))
+        trial = state.study.ask(self.distributions)
+        combination = state.space.combination(trial.params)
+        if kind == MINIBATCH:
+            examples = state.book.next_batch(combination)
+            kind = MINIBATCH if examples else REPEAT
+        else:
+            examples = state.book.unseen(combination)
+        try:
+            result = (evaluate(state.space.build(state.program, combination), examples, state.metric,
+                               num_threads=state.num_threads, description=None) if examples else None)
+        except BaseException:
+            state.study.tell(trial, state=TrialState.FAIL)
+            raise
+        if result is not None:
+            state.book.record(combination, result.results)
+            state.task_usage += result.usage
+        record = self._record(trial.number, kind, combination, trial.params, result)
+        for name, value in {**asdict(record), "scored": _scored(result)}.items():
+            if name not in ("number", "params"):
+                trial.set_user_attr(name, value)
+        combined = state.book.get(combination)
+        state.study.tell(trial, [combined.score, *(combined.objective(cost) for cost in state.costs)])
+        for listener in self.listeners:
+            listener.on_trial(record, state.space)
+        return record
+
+    def _record(self, number: int, kind: str, combination: Combination, params: dict[str, Any],
+                result: EvaluationResult | None) -> TrialRecord:
+        combined = self.state.book.get(combination)
+        usage = result.usage if result is not None else Usage()
+        return TrialRecord(
+            number=number, kind=kind, combination=combination_key(combination), params=dict(params),
+            examples=result.n if result else 0, minibatch_score=result.score if result else None,
+            score=combined.score, seen=combined.n, full=self.state.book.is_full(combination),
+            tokens=combined.tokens, latency=combined.latency, lm_calls=usage.calls, cache_hits=usage.cache_hits,
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            seconds=result.seconds if result else 0.0)
+
+    def _restore(self) -> None:
+        state = self.state
+        for trial in finished_trials(state.study):
+            combination = state.space.combination(trial.params)
+            state.book.restore(combination, {example_id: ExampleCost(*cost)
+                                             for example_id, cost in trial.user_attrs.get("scored", {}).items()})
+            kind = trial.user_attrs.get("kind")
+            state.original_done |= kind == ORIGINAL
+            state.search_trials += kind in (MINIBATCH, REPEAT)
+            state.full_evals += kind == FULL
+
+
+def _scored(result: EvaluationResult | None) -> dict[str, list[float]]:
+    """Per-example score, tokens and latency, kept in the study so a resumed search knows what was scored."""
+    if result is None:
+        return {}
+    return {item.example_id: [item.score, item.usage.work_tokens, item.usage.work_latency_seconds]
+            for item in result.results}
+
+
+def trial_records(study: optuna.Study) -> list[TrialRecord]:
+    return [TrialRecord.from_trial(trial) for trial in finished_trials(study)]

@@ -1,0 +1,85 @@
+"""The Optuna study behind a search: in SQLite so a killed search resumes, and in memory otherwise.
+
+A study remembers what it was started for (a fingerprint of the program, the data and the settings) and
+the candidates it chooses from, so `resume` continues the same search or says why it cannot."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+log = logging.getLogger(__name__)
+
+INPUTS_ATTR = "sigflow.inputs"
+SPACE_ATTR = "sigflow.search_space"
+STUDY_NAME = "sigflow"
+
+
+class StudyMismatch(ValueError):
+    """`resume` pointed at a study of another program, dataset or settings."""
+
+
+def open_study(path: Path | None, *, directions: list[str], seed: int, startup_trials: int, resume: bool,
+               inputs: dict[str, Any]) -> optuna.Study:
+    """A new study, or with `resume` the one at `path`, checked against `inputs`. Trials a killed process
+    left running are marked failed: their calls are in the LM cache, and a new trial takes their place."""
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
+    storage = _storage(path)
+    exists = path is not None and path.exists() and STUDY_NAME in _study_names(storage)
+    if exists and not resume:
+        raise FileExistsError(f"a search was already started in {path}: resume it (--resume) or choose another "
+                              "directory")
+    if resume and not exists:
+        raise FileNotFoundError(f"no search to resume in {path}" if path else "resume needs a study path")
+    study = optuna.create_study(storage=storage, sampler=sampler, study_name=STUDY_NAME, directions=directions,
+                                load_if_exists=resume)
+    if resume:
+        _check_inputs(study, inputs, path)
+        _fail_stale_trials(study)
+    else:
+        study.set_user_attr(INPUTS_ATTR, inputs)
+    return study
+
+
+def saved_space(study: optuna.Study) -> dict[str, Any] | None:
+    saved = study.user_attrs.get(SPACE_ATTR)
+    return json.loads(saved) if saved else None
+
+
+def save_space(study: optuna.Study, space: dict[str, Any]) -> None:
+    study.set_user_attr(SPACE_ATTR, json.dumps(space, ensure_ascii=False))
+
+
+def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _storage(path: Path | None) -> optuna.storages.BaseStorage | None:
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.RDBStorage(f"sqlite:///{path.resolve()}")
+
+
+def _study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return [summary.study_name for summary in optuna.get_all_study_summaries(storage)]
+
+
+def _check_inputs(study: optuna.Study, inputs: dict[str, Any], path: Path | None) -> None:
+    saved = study.user_attrs.get(INPUTS_ATTR, {})
+    differences = [f"{key}: was {saved.get(key)!r}, now {value!r}" for key, value in inputs.items()
+                   if saved.get(key) != value]
+    if differences:
+        raise StudyMismatch(f"the search in {path} was started with other inputs, so it cannot be resumed:\n- "
+                            + "\n- ".join(differences))
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(trial.number, state=TrialState.FAIL)
+        log.info("trial %d was left running by an interrupted search; marked failed", trial.number)

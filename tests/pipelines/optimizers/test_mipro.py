@@ -1,0 +1,196 @@
+"""The MIPRO-style search with a scripted LM: candidates, minibatches, budget, resume and the final choice."""
+
+import itertools
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context
+from pipelines.optimizers import MIPRO
+from pipelines.optimizers.study import StudyMismatch
+
+COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
+EXAMPLES = [Example(id=country, country=country, capital=capital).with_inputs("country")
+            for country, capital in COUNTRIES.items()]
+TRAIN, VAL = EXAMPLES[:16], EXAMPLES[16:]
+GOOD_INSTRUCTION = "Answer with the capital city of the country, exactly."
+
+
+class CapitalModel:
+    """A scripted world: the summary and proposal calls get plausible replies (one proposal in three is the
+    good instruction). A task call is right for every fourth country; for every second one when the
+    instruction asks for the capital city or demos are shown; for all when both."""
+
+    def __init__(self):
+        self.proposals = itertools.count()
+
+    def __call__(self, messages) -> str:
+        system, last = messages[0]["content"], messages[-1]["content"]
+        if last.startswith("examples:"):
+            return "summary: Countries and their capitals."
+        if last.startswith("task_summary:"):
+            number = next(self.proposals)
+            return f"instruction: {GOOD_INSTRUCTION if number % 3 == 1 else f'Variant {number} of the task.'}"
+        country = last.split(": ", 1)[1]
+        helped = ("capital city" in system) + (len(messages) > 2)
+        right = int(country[7:]) % (4, 2, 1)[helped] == 0
+        return f"capital: {COUNTRIES[country] if right else 'Atlantis'}"
+
+
+def _mipro(**settings):
+    defaults = {"num_candidates": 4, "num_trials": 6, "minibatch_size": 4, "val_size": 12, "num_full_evals": 1,
+                "max_bootstrapped_demos": 2, "max_labeled_demos": 1, "num_threads": 2}
+    return MIPRO(accuracy("capital"), **{**defaults, **settings})
+
+
+def _compile(optimizer, program=None, model=None):
+    with ScriptedLM(responder=model or CapitalModel()) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(program or Predict("country -> capital"), TRAIN, valset=VAL)
+    return compiled, fake
+
+
+def test_the_original_instruction_is_kept_beside_the_proposals():
+    optimizer = _mipro()
+    _compile(optimizer)
+    instructions = optimizer.search_space_.predictors["self"].instructions
+    assert instructions[0] == Predict("country -> capital").signature.instructions
+    assert GOOD_INSTRUCTION in instructions[1:] and len(instructions) == 4
+    assert optimizer.proposal_usage_.calls == 4  # one summary, three proposals
+
+
+def test_demo_sets_are_none_labeled_then_bootstrapped_from_passing_runs():
+    optimizer = _mipro()
+    _compile(optimizer)
+    none, labeled, *bootstrapped = optimizer.search_space_.predictors["self"].demo_sets
+    assert none == [] and len(labeled) == 1
+    for demos in bootstrapped:
+        # the zero-shot teacher passes only on every fourth country
+        assert [int(demo.country[7:]) % 4 for demo in demos[:2]] == [0, 0]
+
+
+def test_search_finds_a_better_program_and_scores_it_on_the_whole_validation_set():
+    optimizer = _mipro(num_trials=10, num_full_evals=2, val_size=None)
+    compiled, _ = _compile(optimizer)
+    assert 0.0 < optimizer.baseline_score_ < 0.5
+    assert optimizer.best_score_ >= 0.5
+    full = [trial for trial in optimizer.trials_ if trial.kind in ("original", "full")]
+    assert all(trial.full and trial.seen == len(VAL) for trial in full)
+    assert compiled.signature.instructions == GOOD_INSTRUCTION or compiled.demos
+
+
+def test_no_combination_is_scored_twice_on_the_same_example():
+    optimizer = _mipro(num_trials=12, num_candidates=2)  # 4 combinations: the sampler must repeat some
+    _compile(optimizer)
+    scored: dict[str, list[str]] = {}
+    for trial in optimizer.study_.trials:
+        scored.setdefault(trial.user_attrs["combination"], []).extend(trial.user_attrs["scored"])
+    assert all(len(ids) == len(set(ids)) for ids in scored.values())
+    assert any(trial.kind == "minibatch" and trial.seen > trial.examples for trial in optimizer.trials_)
+
+
+def test_counters_move_and_the_estimate_bounds_the_actual_work():
+    optimizer = _mipro()
+    _, fake = _compile(optimizer)
+    assert optimizer.usage_.calls == len(fake.history) > 0
+    assert optimizer.task_usage_.calls + optimizer.proposal_usage_.calls == optimizer.usage_.calls
+    assert optimizer.bootstrap_runs_ > 0
+    assert 0 < optimizer.program_runs_ - optimizer.bootstrap_runs_ <= optimizer.estimate_.validation_runs
+    assert optimizer.proposal_usage_.calls <= optimizer.estimate_.proposal_calls
+
+
+def test_a_spent_budget_stops_the_search_with_the_best_fully_scored_program():
+    optimizer = _mipro(budget=Budget(max_calls=45))  # 16 bootstrap runs, 4 proposals, 12 original, 13 more
+    compiled, fake = _compile(optimizer)
+    assert optimizer.stopped_by_budget_ is True
+    assert len(fake.history) == 45
+    assert optimizer.best_score_ == optimizer.baseline_score_ < 0.5
+    assert compiled.signature.instructions == Predict("country -> capital").signature.instructions
+
+
+def test_a_budget_too_small_for_the_original_returns_the_program_as_given():
+    optimizer = _mipro(budget=Budget(max_calls=3))
+    compiled, _ = _compile(optimizer)
+    assert optimizer.stopped_by_budget_ and optimizer.best_score_ is None and compiled.demos == []
+
+
+def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_path):
+    path = tmp_path / "study.db"
+    first = _mipro(budget=Budget(max_calls=45), study_path=path)
+    _compile(first)
+    assert first.stopped_by_budget_
+    before = {trial.number: trial.score for trial in first.trials_}
+    resumed = _mipro(study_path=path, resume=True)
+    _compile(resumed)
+    assert not resumed.stopped_by_budget_
+    assert {number: resumed_score for number, resumed_score in
+            ((trial.number, trial.score) for trial in resumed.trials_) if number in before} == before
+    assert sum(trial.kind in ("minibatch", "repeat") for trial in resumed.trials_) == 6
+    assert resumed.proposal_usage_.calls == 0  # the candidates came from the study
+
+
+def _finished(path) -> list:
+    study = optuna.load_study(study_name="sigflow", storage=f"sqlite:///{path}")
+    return [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
+
+
+def test_a_search_killed_halfway_resumes_to_the_same_trial_count_without_repeating_work(tmp_path):
+    path = tmp_path / "study.db"
+    command = [sys.executable, "-m", "tests.pipelines.optimizers.mipro_run", str(path)]
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not path.exists() or len(_finished(path)) < 5):
+        assert process.poll() is None, "the search ended before it could be killed"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {trial.number: (trial.params, trial.values) for trial in _finished(path)}
+    assert 5 <= len(before) < 13
+
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "search trials 10" in resumed.stdout
+    after = _finished(path)
+    assert {trial.number: (trial.params, trial.values) for trial in after if trial.number in before} == before
+    scored: dict[str, list[str]] = {}
+    for trial in after:
+        scored.setdefault(trial.user_attrs["combination"], []).extend(trial.user_attrs["scored"])
+    assert all(len(ids) == len(set(ids)) for ids in scored.values())
+
+
+def test_resume_refuses_a_study_of_other_inputs(tmp_path):
+    path = tmp_path / "study.db"
+    _compile(_mipro(study_path=path, num_trials=2))
+    with pytest.raises(StudyMismatch, match="num_trials"):
+        _compile(_mipro(study_path=path, num_trials=3, resume=True))
+    with pytest.raises(FileExistsError, match="--resume"):
+        _compile(_mipro(study_path=path, num_trials=2))
+
+
+def test_multi_objective_search_returns_a_pareto_set_and_picks_by_the_rule():
+    optimizer = _mipro(objectives=("quality", "tokens"), num_trials=10, num_full_evals=3)
+    _compile(optimizer)
+    points = optimizer.pareto_
+    assert points and all(point.program is not None for point in points)
+    for point in points:
+        assert not any(other.score >= point.score and other.tokens <= point.tokens
+                       and (other.score, other.tokens) != (point.score, point.tokens) for other in points)
+    best = max(point.score for point in points)
+    chosen = next(point for point in points if point.combination == optimizer.best_combination_)
+    top = next(point for point in points if point.score == best)
+    assert chosen.score >= best - top.standard_error
+    assert chosen.tokens == min(p.tokens for p in points if p.score >= best - top.standard_error)
+
+
+@pytest.mark.parametrize("objectives", [(), ("tokens",), ("quality", "money")])
+def test_objectives_must_start_with_quality_and_name_known_costs(objectives):
+    with pytest.raises(ValueError, match="objectives must be 'quality'"):
+        _compile(_mipro(objectives=objectives))
+
+
+def test_an_unknown_preset_is_refused():
+    with pytest.raises(ValueError, match="unknown preset"):
+        _mipro(auto="extreme").search_settings()
