@@ -64,13 +64,13 @@ def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str 
     primary = next(iter(metrics.values()))
     with context(lm=lm):
         result = evaluate(built, examples, primary, num_threads=num_threads, description=f"{program} on {split}")
-    values = {name: result.rescore(metric).score for name, metric in metrics.items()}
+    values = result.scores(metrics)
     run_id = None
     if log:
         params = {"program": program, "dataset": loaded.name, "split": split, "limit": limit, "lm": lm.model,
                   "state": state, "fingerprint": result.program_fingerprint, "n": result.n}
         with tracking.run(f"evaluate {program} on {loaded.name}/{split}", params) as run_id:
-            tracking.log_evaluation(result, metrics)
+            tracking.log_evaluation(result, values)
     return EvaluationReport(program, loaded.name, split, result, values, run_id)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.evaluation.evaluate import EvaluationResult
-from pipelines.evaluation.metrics import Metric
 from pipelines.evaluation.store import evaluation_to_dict
 from pipelines.fieldtypes import to_jsonable
 
@@ -49,11 +48,10 @@ def run(name: str, params: Mapping[str, Any], *, nested: bool = False) -> Iterat
         yield active.info.run_id
 
 
-def log_evaluation(result: EvaluationResult, metrics: Mapping[str, Metric], prefix: str = "") -> dict[str, float]:
-    """Log every metric (re-scored from the stored predictions: no LM call), the usage, the predictions
-    table and the evaluation itself, in the active run. Returns the metric values."""
+def log_evaluation(result: EvaluationResult, values: Mapping[str, float], prefix: str = "") -> None:
+    """Log the metric `values`, the usage, the predictions table and the evaluation itself (so it can be
+    re-scored later) in the active run, every name starting with `prefix`."""
     mlflow = _mlflow()
-    values = {name: result.rescore(metric).score for name, metric in metrics.items()}
     usage = result.usage
     mlflow.log_metrics({f"{prefix}{name}": value for name, value in {
         **values, "score": result.score, "seconds": result.seconds, "lm_calls": usage.calls,
@@ -65,7 +63,6 @@ def log_evaluation(result: EvaluationResult, metrics: Mapping[str, Metric], pref
         path = Path(directory) / f"{prefix}{EVALUATION_ARTIFACT}"
         path.write_text(json.dumps(evaluation_to_dict(result), ensure_ascii=False))
         mlflow.log_artifact(str(path))
-    return values
 
 
 def load_evaluation(run_id: str) -> tuple[dict[str, str], EvaluationResult]:

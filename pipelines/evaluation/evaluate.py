@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,6 +51,10 @@ class EvaluationResult:
     @property
     def errors(self) -> int:
         return sum(result.error is not None for result in self.results)
+
+    def scores(self, metrics: Mapping[str, Metric]) -> dict[str, float]:
+        """Every named metric's value over the same predictions: no LM call."""
+        return {name: self.rescore(metric).score for name, metric in metrics.items()}
 
     def rescore(self, metric: Metric | Callable[..., Any]) -> EvaluationResult:
         """The same predictions scored by another metric: no program run, no LM call."""

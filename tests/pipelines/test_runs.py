@@ -15,7 +15,7 @@ def _logged_classify_run(fake: ScriptedLM) -> str:
     metrics = program_spec("classify").metrics()
     result = evaluate(program, load_dataset("trec").split("dev", 12), metrics["accuracy"])
     with tracking.run("evaluate classify", {"program": "classify"}) as run_id:
-        tracking.log_evaluation(result, metrics)
+        tracking.log_evaluation(result, result.scores(metrics))
     return run_id
 
 
