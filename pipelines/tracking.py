@@ -16,9 +16,11 @@ from pipelines.fieldtypes import to_jsonable
 
 DEFAULT_EXPERIMENT = "sigflow"
 EVALUATION_ARTIFACT = "evaluation.json"
+FINISHED_TAG = "sigflow.finished"
 
 
-def _mlflow():
+def mlflow_module():
+    """MLflow, imported on first use, with its telemetry off."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import mlflow
 
@@ -35,23 +37,49 @@ def use_local_store(directory: Path) -> None:
 
 
 @contextmanager
-def run(name: str, params: Mapping[str, Any], *, nested: bool = False) -> Iterator[str]:
-    """An MLflow run in the `$MLFLOW_EXPERIMENT_NAME` (else `sigflow`) experiment; yields its id."""
-    mlflow = _mlflow()
+def run(name: str, params: Mapping[str, Any], *, nested: bool = False, tags: Mapping[str, str] | None = None,
+        resume_id: str | None = None) -> Iterator[str]:
+    """An MLflow run in the `$MLFLOW_EXPERIMENT_NAME` (else `sigflow`) experiment; yields its id. With
+    `resume_id`, that run is reopened and keeps the parameters it was started with."""
+    mlflow = mlflow_module()
+    mlflow.set_experiment(_experiment())
+    with mlflow.start_run(run_id=resume_id, run_name=None if resume_id else name, nested=nested,
+                          tags=dict(tags or {})) as active:
+        if resume_id is None:
+            mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
+        yield active.info.run_id
+
+
+def _experiment() -> str:
+    mlflow = mlflow_module()
     experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
     if mlflow.get_experiment_by_name(experiment) is None:
         root = os.environ.get("SIGFLOW_ARTIFACT_ROOT")
         mlflow.create_experiment(experiment, artifact_location=Path(root, experiment).as_uri() if root else None)
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=name, nested=nested) as active:
-        mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
-        yield active.info.run_id
+    return experiment
+
+
+def latest_run(tags: Mapping[str, str], *, unfinished: bool) -> str | None:
+    """The newest run carrying every tag (and, with `unfinished`, not tagged `sigflow.finished`)."""
+    mlflow = mlflow_module()
+    experiment = mlflow.get_experiment_by_name(_experiment())
+    conditions = [f"tags.`{key}` = '{value}'" for key, value in tags.items()]
+    runs = mlflow.search_runs([experiment.experiment_id], filter_string=" and ".join(conditions),
+                              order_by=["attributes.start_time DESC"], output_format="list")
+    for found in runs:
+        if not unfinished or found.data.tags.get(FINISHED_TAG) != "true":
+            return found.info.run_id
+    return None
+
+
+def mark_finished() -> None:
+    mlflow_module().set_tag(FINISHED_TAG, "true")
 
 
 def log_evaluation(result: EvaluationResult, values: Mapping[str, float], prefix: str = "") -> None:
     """Log the metric `values`, the usage, the predictions table and the evaluation itself (so it can be
     re-scored later) in the active run, every name starting with `prefix`."""
-    mlflow = _mlflow()
+    mlflow = mlflow_module()
     usage = result.usage
     mlflow.log_metrics({f"{prefix}{name}": value for name, value in {
         **values, "score": result.score, "seconds": result.seconds, "lm_calls": usage.calls,
@@ -69,7 +97,7 @@ def load_evaluation(run_id: str) -> tuple[dict[str, str], EvaluationResult]:
     """A logged run's parameters and its stored evaluation."""
     from pipelines.evaluation.store import evaluation_from_dict
 
-    mlflow = _mlflow()
+    mlflow = mlflow_module()
     try:
         params = mlflow.get_run(run_id).data.params
     except mlflow.exceptions.MlflowException as error:
@@ -82,8 +110,8 @@ def load_evaluation(run_id: str) -> tuple[dict[str, str], EvaluationResult]:
 
 
 def log_metrics_to(run_id: str, metrics: Mapping[str, float]) -> None:
-    with _mlflow().start_run(run_id=run_id):
-        _mlflow().log_metrics(dict(metrics))
+    with mlflow_module().start_run(run_id=run_id):
+        mlflow_module().log_metrics(dict(metrics))
 
 
 def predictions_table(result: EvaluationResult) -> dict[str, list[Any]]:

@@ -1,0 +1,203 @@
+"""The library function behind `sigflow optimize`: a shipped program optimized on its dataset as one MLflow
+run (a nested run per search trial), under a budget, resumable.
+
+The budget caps the optimizer. The baseline and final scores on the validation split are measurements made
+around it and reported apart (`evaluation_lm_calls`); after MIPRO most of them are cache hits."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines import tracking
+from pipelines.config import context
+from pipelines.evaluation.evaluate import EvaluationResult, evaluate
+from pipelines.evaluation.metrics import Metric
+from pipelines.lm.budget import Budget
+from pipelines.lm.client import LM
+from pipelines.lm.usage import Usage, track_usage
+from pipelines.modules import Module
+from pipelines.optimization_tracking import MlflowTrialLogger, log_search
+from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
+from pipelines.runs import prepare
+
+OPTIMIZERS = ("labeled", "bootstrap", "random", "mipro")
+LABELED_DEMOS = 4
+ASSUMED_BOOTSTRAP_RUNS = 8
+"""Bootstrapping 4 demos when about half the runs pass, for estimates."""
+
+
+@dataclass(frozen=True)
+class OptimizeRequest:
+    program: str
+    optimizer: str
+    dataset: str | None = None
+    data_dir: Path | None = None
+    train: int | None = None
+    val: int | None = None
+    budget_calls: int | None = None
+    budget_tokens: int | None = None
+    objectives: tuple[str, ...] = ("quality",)
+    auto: str = "light"
+    resume: bool = False
+    num_threads: int = 4
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.optimizer != "mipro" and self.resume:
+            raise ValueError("--resume continues a mipro search; the other optimizers rerun from the LM cache")
+        if self.optimizer != "mipro" and tuple(self.objectives) != ("quality",):
+            raise ValueError("several objectives need --optimizer mipro")
+
+    @property
+    def budget(self) -> Budget | None:
+        if self.budget_calls is None and self.budget_tokens is None:
+            return None
+        return Budget(max_calls=self.budget_calls, max_tokens=self.budget_tokens)
+
+
+@dataclass(frozen=True)
+class OptimizationReport:
+    request: OptimizeRequest
+    dataset: str
+    train_size: int
+    baseline: EvaluationResult
+    final: EvaluationResult
+    baseline_metrics: dict[str, float]
+    final_metrics: dict[str, float]
+    optimizer_usage: Usage
+    usage: Usage
+    details: dict[str, Any]
+    estimate: dict[str, int]
+    run_id: str
+    seconds: float
+    program: Module
+
+    def summary(self) -> dict[str, Any]:
+        """The `--json` object of the CLI contract."""
+        usage = self.usage
+        return {
+            "program": self.request.program, "dataset": self.dataset, "optimizer": self.request.optimizer,
+            "metric": self.final.metric, "score": self.final.score, "baseline_score": self.baseline.score,
+            "metrics": self.final_metrics, "baseline_metrics": self.baseline_metrics, "n": self.final.n,
+            "train": self.train_size, "lm_calls": usage.calls, "cache_hits": usage.cache_hits,
+            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "optimizer_lm_calls": self.optimizer_usage.calls,
+            "evaluation_lm_calls": usage.calls - self.optimizer_usage.calls,
+            "estimated_lm_calls": self.estimate["lm_calls"], **self.details,
+            "seconds": round(self.seconds, 3), "run_id": self.run_id,
+        }
+
+
+def estimate_optimization(request: OptimizeRequest) -> dict[str, int]:
+    """Upper-bound LM calls of `optimize_program`, before any is made (`--dry-run`)."""
+    request.check()
+    spec, loaded, program = prepare(request.program, request.dataset, request.data_dir, None)
+    train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
+    return _estimate(request, _optimizer(request, next(iter(spec.metrics().values())), None), program, train, val)
+
+
+def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path) -> OptimizationReport:
+    """Optimize, then score the program before and after on the validation split, all in one MLflow run."""
+    request.check()
+    spec, loaded, program = prepare(request.program, request.dataset, request.data_dir, None)
+    train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
+    metrics = spec.metrics()
+    primary = next(iter(metrics.values()))
+    tags = {"sigflow.command": "optimize", "sigflow.program": request.program, "sigflow.dataset": loaded.name,
+            "sigflow.optimizer": request.optimizer}
+    resume_id = _interrupted_run(request, tags)
+    params = {**asdict(request), "dataset": loaded.name, "train_size": len(train), "val_size": len(val),
+              "lm": lm.model, "fingerprint": program.fingerprint()}
+    started = time.perf_counter()
+    with tracking.run(f"optimize {request.program} on {loaded.name} with {request.optimizer}", params, tags=tags,
+                      resume_id=resume_id) as run_id, context(lm=lm), track_usage() as usage:
+        optimizer = _optimizer(request, primary, studies_dir / f"{run_id}.db")
+        estimated = _estimate(request, optimizer, program, train, val)
+        baseline = evaluate(program, val, primary, num_threads=request.num_threads, description="baseline")
+        with track_usage() as optimizer_usage:
+            optimized = (optimizer.compile(program, train, val) if isinstance(optimizer, MIPRO | BootstrapRandomSearch)
+                         else optimizer.compile(program, train))
+        final = evaluate(optimized, val, primary, num_threads=request.num_threads, description="optimized")
+        report = OptimizationReport(request, loaded.name, len(train), baseline, final, baseline.scores(metrics),
+                                    final.scores(metrics), optimizer_usage.total, usage.total, _details(optimizer),
+                                    estimated, run_id, time.perf_counter() - started, optimized)
+        _log(report, optimizer)
+    return report
+
+
+def _interrupted_run(request: OptimizeRequest, tags: dict[str, str]) -> str | None:
+    if not request.resume:
+        return None
+    found = tracking.latest_run(tags, unfinished=True)
+    if found is None:
+        raise ValueError(f"no interrupted {request.optimizer} optimization of {request.program} on "
+                         f"{tags['sigflow.dataset']} to resume")
+    return found
+
+
+def _optimizer(request: OptimizeRequest, metric: Metric, study_path: Path | None) -> Optimizer:
+    common = {"num_threads": request.num_threads, "budget": request.budget, "seed": request.seed}
+    if request.optimizer == "labeled":
+        return LabeledFewShot(k=LABELED_DEMOS, seed=request.seed)
+    if request.optimizer == "bootstrap":
+        return BootstrapFewShot(metric, **common)
+    if request.optimizer == "random":
+        return BootstrapRandomSearch(metric, **common)
+    return MIPRO(metric, auto=request.auto, objectives=request.objectives, study_path=study_path,
+                 resume=request.resume, listeners=[MlflowTrialLogger()], **common)
+
+
+def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, train: list, val: list
+              ) -> dict[str, int]:
+    calls_per_run = len(program.named_predictors())
+    if isinstance(optimizer, MIPRO):
+        optimizer_calls = optimizer.estimate(program, train, val).lm_calls
+    elif isinstance(optimizer, BootstrapRandomSearch):
+        runs = optimizer.num_candidates * ASSUMED_BOOTSTRAP_RUNS + (optimizer.num_candidates + 2) * len(val)
+        optimizer_calls = runs * calls_per_run
+    elif isinstance(optimizer, BootstrapFewShot):
+        optimizer_calls = ASSUMED_BOOTSTRAP_RUNS * calls_per_run
+    else:
+        optimizer_calls = 0
+    if request.budget_calls is not None:
+        optimizer_calls = min(optimizer_calls, request.budget_calls)
+    evaluation_calls = 2 * len(val) * calls_per_run
+    return {"optimizer_lm_calls": optimizer_calls, "evaluation_lm_calls": evaluation_calls,
+            "lm_calls": optimizer_calls + evaluation_calls}
+
+
+def _details(optimizer: Optimizer) -> dict[str, Any]:
+    """What the optimizer learned that the summary reports: budget stop, and for MIPRO its search."""
+    details: dict[str, Any] = {"stopped_by_budget": bool(getattr(optimizer, "stopped_by_budget_", False))}
+    if isinstance(optimizer, MIPRO):
+        details.update(proposal_lm_calls=optimizer.proposal_usage_.calls, program_runs=optimizer.program_runs_,
+                       trials=len(optimizer.trials_), search_score=optimizer.best_score_,
+                       pareto=[{"score": point.score, "tokens": point.tokens, "latency": point.latency}
+                               for point in optimizer.pareto_])
+    return details
+
+
+def _log(report: OptimizationReport, optimizer: Optimizer) -> None:
+    mlflow = tracking.mlflow_module()
+    tracking.log_evaluation(report.baseline, report.baseline_metrics, prefix="baseline_")
+    tracking.log_evaluation(report.final, report.final_metrics)
+    summary = report.summary()
+    mlflow.log_metrics({name: float(summary[name]) for name in (
+        "baseline_score", "optimizer_lm_calls", "evaluation_lm_calls", "estimated_lm_calls", "program_runs",
+        "proposal_lm_calls", "trials") if summary.get(name) is not None})
+    mlflow.log_metrics({"optimizer_prompt_tokens": report.optimizer_usage.prompt_tokens,
+                        "optimizer_completion_tokens": report.optimizer_usage.completion_tokens,
+                        "total_seconds": report.seconds, "stopped_by_budget": float(summary["stopped_by_budget"])})
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "program_state.json"
+        report.program.save(path)
+        mlflow.log_artifact(str(path))
+    if isinstance(optimizer, MIPRO):
+        log_search(optimizer.study_, optimizer.trials_, ("quality", *optimizer.objectives[1:]))
+    tracking.mark_finished()

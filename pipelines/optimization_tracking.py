@@ -1,0 +1,59 @@
+"""MLflow records of an optimization: a nested run per search trial, and the search's artifacts (the trial
+table, the optimization-history plot and, with several objectives, the Pareto plot)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from pipelines.optimizers.search import TrialRecord
+from pipelines.optimizers.search_space import SearchSpace
+from pipelines.tracking import mlflow_module
+
+TRIAL_METRICS = ("minibatch_score", "score", "seen", "examples", "tokens", "latency", "lm_calls", "cache_hits",
+                 "prompt_tokens", "completion_tokens", "seconds")
+
+
+class MlflowTrialLogger:
+    """A search listener: each finished trial becomes a nested run of the active MLflow run, with its
+    choices as parameters (instruction texts included) and its scores and cost as metrics."""
+
+    def on_trial(self, record: TrialRecord, space: SearchSpace) -> None:
+        mlflow = mlflow_module()
+        params: dict[str, Any] = {"kind": record.kind, "combination": record.combination, **record.params}
+        for name, choice in space.describe(space.combination(record.params)).items():
+            params[f"{name}.instruction_text"] = choice["instruction"][:500]
+            params[f"{name}.demo_count"] = choice["demos"]
+        with mlflow.start_run(run_name=f"trial {record.number} ({record.kind})", nested=True):
+            mlflow.log_params(params)
+            mlflow.log_metrics({name: float(getattr(record, name)) for name in TRIAL_METRICS
+                                if getattr(record, name) is not None})
+            mlflow.set_tag("sigflow.full_score", str(record.full).lower())
+
+
+def log_search(study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
+    """The trial table and the plots, in the active run."""
+    mlflow = mlflow_module()
+    rows = [{**{key: value for key, value in asdict(record).items() if key != "params"}, **record.params}
+            for record in trials]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    mlflow.log_table({column: [row.get(column) for row in rows] for column in columns}, artifact_file="trials.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optuna marks its matplotlib plots experimental
+        _log_plots(study, objectives)
+
+
+def _log_plots(study, objectives: Sequence[str]) -> None:
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as plots
+
+    mlflow = mlflow_module()
+    history = plots.plot_optimization_history(study, target=lambda trial: trial.values[0], target_name="quality")
+    mlflow.log_figure(history.figure, "optimization_history.png")
+    plt.close(history.figure)
+    if len(objectives) > 1:
+        pareto = plots.plot_pareto_front(study, target_names=list(objectives))
+        mlflow.log_figure(pareto.figure, "pareto_front.png")
+        plt.close(pareto.figure)
