@@ -26,6 +26,7 @@ BENCHMARKS = {
     "retrieval_hotpotqa": "benchmarks.retrieval_hotpotqa",
     "rag_zero_shot": "benchmarks.rag_zero_shot",
     "cli_rerun": "benchmarks.cli_rerun",
+    "optimizers_trec": "benchmarks.optimizers_trec",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
 

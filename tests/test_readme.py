@@ -29,3 +29,14 @@ def test_lm_door_section_runs_and_the_repeat_is_a_cache_hit():
     exec(compile(_python_blocks("The LM door"), "README.md", "exec"), namespace)
     usage = namespace["usage"]
     assert usage.calls == 0 and usage.cache_hits == 1
+
+
+@pytest.mark.local_lm
+def test_optimize_section_runs_within_its_budget_and_saves_the_program(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(_python_blocks("Optimize"), "README.md", "exec"), namespace)
+    optimizer = namespace["optimizer"]
+    assert optimizer.best_score_ >= optimizer.baseline_score_
+    assert 0 < optimizer.usage_.calls <= 150
+    assert (tmp_path / "classify-optimized.json").exists()

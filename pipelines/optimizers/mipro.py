@@ -40,6 +40,8 @@ from pipelines.primitives import Example
 log = logging.getLogger(__name__)
 
 COSTS = ("tokens", "latency")
+PROPOSAL_TEMPERATURE = 0.7
+PROPOSAL_MAX_TOKENS = 300
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,7 @@ class MIPRO(Optimizer):
                                           num_threads=self.num_threads, seed=self.seed)
         with track_usage() as proposal_usage:
             proposals = propose_instructions(program, trainset, demo_sets.sets, num_candidates=settings.num_candidates,
-                                             lm=self.proposal_lm or current_lm(), seed=self.seed,
+                                             lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
                                              num_threads=self.num_threads)
         self.bootstrap_runs_, self._bootstrap_usage = demo_sets.program_runs, bootstrap_usage.total
         self.proposal_usage_ = proposal_usage.total
@@ -183,6 +185,11 @@ class MIPRO(Optimizer):
                                     full[combination].standard_error, full[combination].tokens,
                                     full[combination].latency) for combination in front]
         return self.best_program_
+
+
+def _proposal_lm() -> LM:
+    """The configured LM, warmer for varied proposals and capped so a rambling reply stays short."""
+    return current_lm().copy(temperature=PROPOSAL_TEMPERATURE, max_tokens=PROPOSAL_MAX_TOKENS)
 
 
 def _inputs(program: Module, trainset: Sequence[Example], validation: Sequence[Example], settings: SearchSettings,

@@ -78,5 +78,7 @@ def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, 
     bootstrapping = settings.num_candidates > 2 and settings.max_bootstrapped_demos > 0
     bootstrap_runs = min(train_size, 4 * settings.max_bootstrapped_demos) if bootstrapping else 0
     proposals = 1 + num_predictors * (settings.num_candidates - 1) if settings.num_candidates > 1 else 0
-    validation = val * (1 + settings.num_full_evals) + settings.num_trials * min(settings.minibatch_size, val)
+    minibatch = min(settings.minibatch_size, val)
+    # A combination worth a full evaluation has been scored on at least one minibatch already.
+    validation = val + settings.num_full_evals * (val - minibatch) + settings.num_trials * minibatch
     return CallEstimate(bootstrap_runs, proposals, validation, num_predictors)
