@@ -4,6 +4,7 @@ and prints; library errors become one-line messages in `run`."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ def print_json(payload: dict[str, Any]) -> None:
 
 def run(command: Callable[..., Any], args: list[str] | None = None) -> None:
     """Run the click command; sigflow's typed errors exit with one line instead of a traceback."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # the commands report what matters themselves
     try:
         command.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:

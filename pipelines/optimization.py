@@ -22,6 +22,7 @@ from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module
 from pipelines.optimization_tracking import MlflowTrialLogger, log_search
 from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
+from pipelines.optimizers.mipro import check_objectives
 from pipelines.runs import prepare
 
 OPTIMIZERS = ("labeled", "bootstrap", "random", "mipro")
@@ -53,6 +54,7 @@ class OptimizeRequest:
             raise ValueError("--resume continues a mipro search; the other optimizers rerun from the LM cache")
         if self.optimizer != "mipro" and tuple(self.objectives) != ("quality",):
             raise ValueError("several objectives need --optimizer mipro")
+        check_objectives(self.objectives)
 
     @property
     def budget(self) -> Budget | None:

@@ -21,12 +21,27 @@ def sigflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (("evaluate", "rag", "--dataset", "hotpotqa"), "error: the hotpotqa dataset needs --data-dir"),
     (("evaluate", "rag", "--dataset", "hotpotqa", "--data-dir", "/no/such/dir"), "error: /no/such/dir lacks"),
     (("predict", "classify", "  "), "error: the input text is empty"),
+    (("optimize", "classify", "--optimizer", "bootstrap", "--resume"), "error: --resume continues a mipro search"),
+    (("optimize", "classify", "--optimizer", "mipro", "--objectives", "quality,money"),
+     "error: objectives must be 'quality' followed by any of tokens, latency; got quality, money"),
+    (("optimize", "classify", "--optimizer", "mipro", "--resume"),
+     "error: no interrupted mipro optimization of classify on trec to resume"),
 ])
 def test_user_mistakes_exit_2_with_one_line(tmp_path, args, message):
     finished = sigflow(*args, cwd=tmp_path)
     assert finished.returncode == 2
     assert finished.stderr.strip().startswith(message)
     assert len(finished.stderr.strip().splitlines()) == 1 and "Traceback" not in finished.stderr
+
+
+def test_optimize_dry_run_prints_the_estimate_and_makes_no_run(tmp_path):
+    finished = sigflow("optimize", "classify", "--optimizer", "mipro", "--val", "50", "--dry-run", "--json",
+                       cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr
+    estimate = json.loads(finished.stdout.splitlines()[-1])
+    assert estimate["dry_run"] is True and estimate["evaluation_lm_calls"] == 100
+    assert 0 < estimate["optimizer_lm_calls"] <= 335 and "estimated at most" in finished.stdout
+    assert not (tmp_path / "mlruns").exists()
 
 
 @pytest.mark.local_lm

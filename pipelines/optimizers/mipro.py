@@ -99,7 +99,7 @@ class MIPRO(Optimizer):
 
     def compile(self, program: Module, trainset: Sequence[Example], valset: Sequence[Example] | None = None) -> Module:
         check_inputs(program, trainset)
-        costs = self._costs()
+        costs = check_objectives(self.objectives)
         settings, metric = self.search_settings(), as_metric(self.metric)
         validation = self._validation(valset or trainset, settings)
         self.estimate_ = self.estimate(program, trainset, validation)
@@ -125,13 +125,6 @@ class MIPRO(Optimizer):
         self.search_space_, self.trials_ = space, trial_records(study)
         self.program_runs_ = self.bootstrap_runs_ + sum(record.examples for record in self.trials_)
         return self._choose(program, space, book, costs)
-
-    def _costs(self) -> tuple[str, ...]:
-        objectives = tuple(self.objectives)
-        if not objectives or objectives[0] != "quality" or any(name not in COSTS for name in objectives[1:]):
-            raise ValueError(f"objectives must be 'quality' followed by any of {', '.join(COSTS)}; "
-                             f"got {', '.join(objectives) or 'none'}")
-        return objectives[1:]
 
     def _validation(self, valset: Sequence[Example], settings: SearchSettings) -> list[Example]:
         ids = [example.example_id for example in valset]
@@ -185,6 +178,15 @@ class MIPRO(Optimizer):
                                     full[combination].standard_error, full[combination].tokens,
                                     full[combination].latency) for combination in front]
         return self.best_program_
+
+
+def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
+    """The cost objectives after "quality", or a ValueError naming what is wrong."""
+    objectives = tuple(objectives)
+    if not objectives or objectives[0] != "quality" or any(name not in COSTS for name in objectives[1:]):
+        raise ValueError(f"objectives must be 'quality' followed by any of {', '.join(COSTS)}; "
+                         f"got {', '.join(objectives) or 'none'}")
+    return objectives[1:]
 
 
 def _proposal_lm() -> LM:
