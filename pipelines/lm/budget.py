@@ -82,6 +82,11 @@ class Budget:
 _budgets: ScopedStack[Budget] = ScopedStack("sigflow_budgets")
 
 
+def active_budgets() -> tuple[Budget, ...]:
+    """The budgets charged by a call made here, innermost last."""
+    return tuple(_budgets.active())
+
+
 def reserve_all(estimated_tokens: int) -> tuple[Budget, ...]:
     """Reserve one call on every active budget; if any refuses, the others are released first."""
     reserved: list[Budget] = []

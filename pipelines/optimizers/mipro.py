@@ -120,6 +120,7 @@ class MIPRO(Optimizer):
                 self.stopped_by_budget_ = True
                 log.warning("the search stopped early, the budget is spent (%s); returning the best fully "
                             "evaluated program so far", error)
+        self.stopped_by_budget_ |= search.state.budget_limited
         self.seconds_ = time.perf_counter() - started
         self.usage_, self.task_usage_ = total.total, search.state.task_usage + self._bootstrap_usage
         self.search_space_, self.trials_ = space, trial_records(study)

@@ -8,6 +8,7 @@ rebuilds its state from the study and only does what is left."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from tqdm import tqdm
 
 from pipelines.evaluation.evaluate import EvaluationResult, evaluate
 from pipelines.evaluation.metrics import Metric
+from pipelines.lm.budget import active_budgets
 from pipelines.lm.usage import Usage
 from pipelines.modules import Module
 from pipelines.optimizers.pareto import pareto_front
@@ -28,6 +30,8 @@ from pipelines.optimizers.search_space import Combination, SearchSpace, combinat
 from pipelines.optimizers.study import finished_trials
 
 ORIGINAL, MINIBATCH, REPEAT, FULL = "original", "minibatch", "repeat", "full"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class SearchState:
     original_done: bool = False
     search_trials: int = 0
     full_evals: int = 0
+    budget_limited: bool = False
     task_usage: Usage = field(default_factory=Usage)
 
 
@@ -98,7 +103,7 @@ class Search:
                 self._trial(ORIGINAL, state.space.original)
                 state.original_done = True
                 progress.update(1)
-            while state.search_trials < settings.num_trials:
+            while state.search_trials < settings.num_trials and self._affordable():
                 self._trial(MINIBATCH, None)
                 state.search_trials += 1
                 progress.update(1)
@@ -106,6 +111,24 @@ class Search:
                     progress.update(1)
             while state.full_evals < settings.num_full_evals and self._full_evaluation():
                 progress.update(1)
+
+    def _affordable(self) -> bool:
+        """Whether the active budgets can pay for one more minibatch and still for the full evaluations owed,
+        at the calls and tokens per example seen so far. A search short of budget stops sampling early
+        rather than end without a fully scored candidate."""
+        state, settings = self.state, self.state.settings
+        owed = settings.num_full_evals - state.full_evals
+        examples = settings.minibatch_size + owed * max(0, len(state.book.valset) - settings.minibatch_size)
+        scored = max(1, sum(record.n for record in state.book.records.values()))
+        calls, tokens = state.task_usage.calls / scored * examples, state.task_usage.total_tokens / scored * examples
+        affordable = all((budget.remaining_calls is None or budget.remaining_calls >= calls)
+                         and (budget.remaining_tokens is None or budget.remaining_tokens >= tokens)
+                         for budget in active_budgets())
+        if not affordable:
+            state.budget_limited = True
+            log.warning("the budget cannot pay for more trials and the full evaluations owed; stopping the "
+                        "minibatch trials at %d of %d", state.search_trials, settings.num_trials)
+        return affordable
 
     def _full_evaluation(self) -> bool:
         """Score the most promising partly scored combination on every validation example; False if none."""

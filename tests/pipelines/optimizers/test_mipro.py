@@ -2,9 +2,11 @@
 
 import itertools
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import optuna
 import pytest
@@ -104,12 +106,21 @@ def test_counters_move_and_the_estimate_bounds_the_actual_work():
     assert optimizer.proposal_usage_.calls <= optimizer.estimate_.proposal_calls
 
 
-def test_a_spent_budget_stops_the_search_with_the_best_fully_scored_program():
+def test_a_short_budget_ends_the_trials_early_to_keep_a_full_evaluation():
     optimizer = _mipro(budget=Budget(max_calls=45))  # 16 bootstrap runs, 4 proposals, 12 original, 13 more
-    compiled, fake = _compile(optimizer)
+    _, fake = _compile(optimizer)
     assert optimizer.stopped_by_budget_ is True
-    assert len(fake.history) == 45
-    assert optimizer.best_score_ == optimizer.baseline_score_ < 0.5
+    assert len(fake.history) <= 45
+    kinds = [trial.kind for trial in optimizer.trials_]
+    assert kinds.count("minibatch") < 6 and kinds[-1] == "full"
+    assert optimizer.best_score_ >= optimizer.baseline_score_
+
+
+def test_a_budget_that_covers_only_the_original_returns_it():
+    optimizer = _mipro(budget=Budget(max_calls=34))  # 16 bootstrap runs, 4 proposals, 12 original, 2 more
+    compiled, fake = _compile(optimizer)
+    assert optimizer.stopped_by_budget_ is True and len(fake.history) <= 34
+    assert optimizer.best_score_ == optimizer.baseline_score_
     assert compiled.signature.instructions == Predict("country -> capital").signature.instructions
 
 
@@ -134,6 +145,15 @@ def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_pat
     assert resumed.proposal_usage_.calls == 0  # the candidates came from the study
 
 
+def _count_finished(path) -> int:
+    """Finished trials, read without opening the study: the running search may still be creating it."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            return connection.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def _finished(path) -> list:
     study = optuna.load_study(study_name="sigflow", storage=f"sqlite:///{path}")
     return [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
@@ -144,7 +164,7 @@ def test_a_search_killed_halfway_resumes_to_the_same_trial_count_without_repeati
     command = [sys.executable, "-m", "tests.pipelines.optimizers.mipro_run", str(path)]
     process = subprocess.Popen(command)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not path.exists() or len(_finished(path)) < 5):
+    while time.monotonic() < deadline and _count_finished(path) < 5:
         assert process.poll() is None, "the search ended before it could be killed"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
