@@ -27,6 +27,7 @@ BENCHMARKS = {
     "rag_zero_shot": "benchmarks.rag_zero_shot",
     "cli_rerun": "benchmarks.cli_rerun",
     "optimizers_trec": "benchmarks.optimizers_trec",
+    "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
 }
 
