@@ -83,6 +83,7 @@ class SearchState:
     search_trials: int = 0
     full_evals: int = 0
     budget_limited: bool = False
+    examples_run: int = 0
     task_usage: Usage = field(default_factory=Usage)
 
 
@@ -119,8 +120,11 @@ class Search:
         state, settings = self.state, self.state.settings
         owed = settings.num_full_evals - state.full_evals
         examples = settings.minibatch_size + owed * max(0, len(state.book.valset) - settings.minibatch_size)
-        scored = max(1, sum(record.n for record in state.book.records.values()))
-        calls, tokens = state.task_usage.calls / scored * examples, state.task_usage.total_tokens / scored * examples
+        if state.examples_run:
+            calls = state.task_usage.calls / state.examples_run * examples
+            tokens = state.task_usage.total_tokens / state.examples_run * examples
+        else:  # nothing measured yet in this process (a resumed search): one call per predictor
+            calls, tokens = len(state.space.predictors) * examples, 0
         affordable = all((budget.remaining_calls is None or budget.remaining_calls >= calls)
                          and (budget.remaining_tokens is None or budget.remaining_tokens >= tokens)
                          for budget in active_budgets())
@@ -166,6 +170,7 @@ class Search:
         if result is not None:
             state.book.record(combination, result.results)
             state.task_usage += result.usage
+            state.examples_run += result.n
         record = self._record(trial.number, kind, combination, trial.params, result)
         for name, value in {**asdict(record), "scored": _scored(result)}.items():
             if name not in ("number", "params"):
