@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -128,8 +129,8 @@ class MIPRO(Optimizer):
         return self._choose(program, space, book, costs)
 
     def _validation(self, valset: Sequence[Example], settings: SearchSettings) -> list[Example]:
-        ids = [example.example_id for example in valset]
-        duplicates = sorted({example_id for example_id in ids if ids.count(example_id) > 1})
+        counts = Counter(example.example_id for example in valset)
+        duplicates = sorted(example_id for example_id, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"validation examples need distinct ids; repeated: {duplicates[:5]}")
         if settings.val_size is None or len(valset) <= settings.val_size:
