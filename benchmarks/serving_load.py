@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import requests
 
@@ -54,10 +55,10 @@ def _in_process_p50(questions: list[str]) -> float:
 
 def run(quick: bool) -> dict[str, Any]:
     questions = [example.question for example in load_dataset("trec").split("dev", 8 if quick else 40)]
-    with tempfile.TemporaryDirectory() as directory:
-        os.environ.update(MLFLOW_TRACKING_URI=f"sqlite:///{Path(directory, 'mlflow.db')}",
-                          SIGFLOW_ARTIFACT_ROOT=str(Path(directory, "artifacts")),
-                          SIGFLOW_CACHE_DIR=str(Path(directory, "cache")))
+    with tempfile.TemporaryDirectory() as directory, patch.dict(os.environ, {
+            "MLFLOW_TRACKING_URI": f"sqlite:///{Path(directory, 'mlflow.db')}",
+            "SIGFLOW_ARTIFACT_ROOT": str(Path(directory, "artifacts")),
+            "SIGFLOW_CACHE_DIR": str(Path(directory, "cache"))}):
         with tracking.run("serving benchmark", {}) as run_id:
             pass
         version = publish(Classify(), lm=LM(), run_id=run_id, name="classify-benchmark",
