@@ -16,7 +16,7 @@ from unittest.mock import patch
 
 import requests
 
-from pipelines import LM, context, tracking
+from pipelines import LM, context
 from pipelines.datasets import load_dataset
 from pipelines.programs import Classify
 from serving.endpoint import running_server
@@ -59,9 +59,7 @@ def run(quick: bool) -> dict[str, Any]:
             "MLFLOW_TRACKING_URI": f"sqlite:///{Path(directory, 'mlflow.db')}",
             "SIGFLOW_ARTIFACT_ROOT": str(Path(directory, "artifacts")),
             "SIGFLOW_CACHE_DIR": str(Path(directory, "cache"))}):
-        with tracking.run("serving benchmark", {}) as run_id:
-            pass
-        version = publish(Classify(), lm=LM(), run_id=run_id, name="classify-benchmark",
+        version = publish(Classify(), lm=LM(), name="classify-benchmark",
                           scores={"dataset": "trec", "metric": "accuracy", "score": 0.0, "optimizer": "none"})
         promote("classify-benchmark", version.version)
         with running_server("models:/classify-benchmark@champion") as server:
