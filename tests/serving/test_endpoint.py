@@ -1,6 +1,8 @@
 """Both programs logged, registered and served by a real `mlflow models serve` on loopback, with the embedded
 model, queried over HTTP in every request form; bad requests get 400 naming the field, a failing LM a 5xx."""
 
+import time
+
 import mlflow
 import pytest
 import requests
@@ -69,14 +71,23 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     question = bbc.split("dev")[0].question
     with running_server(uri) as server:
         response = _post(server, {"dataframe_records": [{"question": question}], "params": {"k": 1}})
+        span_types = _span_types_of_logged_traces()
     assert response.status_code == 200, response.text
     answer = response.json()["predictions"][0]
     assert len(answer["passage_ids"]) == 1 and answer["passage_ids"][0] in {p.id for p in bbc.corpus[:40]}
     assert answer["answer"] or answer["error"]
-    experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
-    traces = mlflow.search_traces(locations=experiments, return_type="list")
-    span_types = {span.span_type for trace in traces for span in trace.data.spans}
     assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
+
+
+def _span_types_of_logged_traces(wait_seconds: float = 30) -> set[str]:
+    """The server writes traces asynchronously: poll the store until one arrives."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
+        traces = mlflow.search_traces(locations=experiments, return_type="list")
+        if traces or time.monotonic() > deadline:
+            return {span.span_type for trace in traces for span in trace.data.spans}
+        time.sleep(1)
 
 
 def test_a_failing_lm_is_a_server_error_with_the_providers_message(monkeypatch):
