@@ -8,8 +8,9 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 HERE = Path(__file__).parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
+PARTIAL_DIR = RESULTS_DIR / "partial"
 
 # Name -> module in this package exposing `run(quick: bool) -> dict` and `report(result: dict) -> str`.
 BENCHMARKS = {
@@ -48,6 +50,30 @@ def fresh_cache_dir() -> Iterator[str]:
                 os.environ["SIGFLOW_CACHE_DIR"] = previous
 
 
+def checkpointed(benchmark: str, part: str, settings: dict[str, Any], measure: Callable[[], dict[str, Any]],
+                 quick: bool) -> dict[str, Any]:
+    """`measure()`, or the result a previous, interrupted run of the same part with the same settings
+    stored: long benchmarks keep their finished parts when a run is cut short. `run` clears them once the
+    whole benchmark is stored."""
+    if quick:
+        return measure()
+    path = PARTIAL_DIR / benchmark / f"{part}.json"
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored["settings"] == settings:
+            print(f"{benchmark}: reusing the stored {part} result of {stored['date']}", flush=True)
+            return stored["result"]
+    result = measure()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"settings": settings, "date": _now(), "machine": machine(), "result": result},
+                               indent=2) + "\n")
+    return result
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
 def machine() -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -73,7 +99,7 @@ def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
         result = {
             "benchmark": name,
             "quick": quick,
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "date": _now(),
             "machine": machine(),
             "result": module.run(quick),
         }
@@ -81,6 +107,7 @@ def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
         if not quick:
             RESULTS_DIR.mkdir(exist_ok=True)
             (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+            shutil.rmtree(PARTIAL_DIR / name, ignore_errors=True)
         results.append(result)
     if not quick:
         write_results_md()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchmarks.harness import fresh_cache_dir
+from benchmarks.harness import checkpointed, fresh_cache_dir
 from benchmarks.retrieval_hotpotqa import DATA_DIR
 from pipelines import LM, Budget, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
@@ -50,11 +50,17 @@ def run(quick: bool) -> dict[str, Any]:
     dataset = load_dataset("hotpotqa", DATA_DIR)
     train, dev = dataset.split("train", 20 if quick else TRAIN), dataset.split("dev", 5 if quick else VAL)
     program = program_spec("rag").build(dataset)
+    settings = {"train": len(train), "dev": len(dev), "budgets": BUDGETS}
+    before = checkpointed("optimizers_hotpotqa", "zero-shot", settings, lambda: _baseline(program, dev), quick)
+    methods = [checkpointed("optimizers_hotpotqa", method, settings,
+                            lambda method=method: _optimize(method, program, train, dev), quick) for method in BUDGETS]
+    return {"train": len(train), "dev": len(dev), "before": before, "methods": methods}
+
+
+def _baseline(program, dev: list) -> dict[str, Any]:
     with fresh_cache_dir(), context(lm=LM()):
         started = time.perf_counter()
-        before = {**_scores(program, dev), "seconds": time.perf_counter() - started}
-    return {"train": len(train), "dev": len(dev), "before": before,
-            "methods": [_optimize(method, program, train, dev) for method in BUDGETS]}
+        return {**_scores(program, dev), "seconds": time.perf_counter() - started}
 
 
 def report(result: dict[str, Any]) -> str:

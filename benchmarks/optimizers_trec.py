@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchmarks.harness import fresh_cache_dir
+from benchmarks.harness import checkpointed, fresh_cache_dir
 from pipelines import LM, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import MIPRO, BootstrapFewShot, LabeledFewShot
@@ -60,8 +60,10 @@ def run(quick: bool) -> dict[str, Any]:
     train = dataset.split("train", 100 if quick else None)
     dev, test = dataset.split("dev", 20 if quick else None), dataset.split("test", 20 if quick else None)
     methods = []
+    sizes = {"train": len(train), "dev": len(dev), "test": len(test)}
     for method in ("mipro", "bootstrap", "labeled", "zero-shot"):  # the slowest first, to hear of it early
-        methods.append(_measure(method, train, dev, test))
+        methods.append(checkpointed("optimizers_trec", method, sizes,
+                                    lambda method=method: _measure(method, train, dev, test), quick))
         print(f"{method}: dev {methods[-1]['dev_accuracy']:.3f}, test {methods[-1]['test_accuracy']:.3f}", flush=True)
     return {"train": len(train), "dev": len(dev), "test": len(test), "methods": methods}
 
