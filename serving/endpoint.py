@@ -42,10 +42,12 @@ def serve_command(model_uri: str, host: str, port: int) -> list[str]:
 
 def serve_environment() -> dict[str, str]:
     """This process's environment with what the server needs: the tracking URI (aliases resolve through
-    it) and telemetry off."""
+    it), telemetry off, and this interpreter's scripts first on PATH (MLflow starts `uvicorn` by name, which
+    an unactivated virtual environment would not find)."""
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         raise ServerError("MLFLOW_TRACKING_URI is not set: the server could not resolve the model")
-    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": path}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
