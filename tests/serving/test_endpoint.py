@@ -71,7 +71,7 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     question = bbc.split("dev")[0].question
     with running_server(uri) as server:
         response = _post(server, {"dataframe_records": [{"question": question}], "params": {"k": 1}})
-        span_types = _span_types_of_logged_traces()
+        span_types = _span_types_of_logged_traces({"RETRIEVER", "CHAT_MODEL", "PARSER"})
     assert response.status_code == 200, response.text
     answer = response.json()["predictions"][0]
     assert len(answer["passage_ids"]) == 1 and answer["passage_ids"][0] in {p.id for p in bbc.corpus[:40]}
@@ -79,14 +79,15 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
 
 
-def _span_types_of_logged_traces(wait_seconds: float = 30) -> set[str]:
-    """The server writes traces asynchronously: poll the store until one arrives."""
+def _span_types_of_logged_traces(wanted: set[str], wait_seconds: float = 60) -> set[str]:
+    """The server writes traces asynchronously: poll the store until spans of the wanted types arrive."""
     deadline = time.monotonic() + wait_seconds
     while True:
         experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
         traces = mlflow.search_traces(locations=experiments, return_type="list")
-        if traces or time.monotonic() > deadline:
-            return {span.span_type for trace in traces for span in trace.data.spans}
+        found = {span.span_type for trace in traces for span in trace.data.spans}
+        if wanted <= found or time.monotonic() > deadline:
+            return found
         time.sleep(1)
 
 
