@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, get_args, get_origin
 
 from pipelines import fieldtypes, prompts
+from pipelines.fieldtypes import to_jsonable
+from pipelines.lm import tracing
 from pipelines.lm.client import LM
 from pipelines.lm.types import Completion
 from pipelines.lm.usage import Usage, record
@@ -113,14 +115,23 @@ def predict(lm: LM, signature: Signature, demos: Sequence[Mapping[str, Any]], in
     messages = format_messages(signature, demos, inputs)
     first = lm.complete(messages, **config)
     try:
-        return parse(signature, first.text), [first]
+        return _traced_parse(signature, first.text), [first]
     except ParseError as error:
         record(lm.model, Usage(parse_retries=1))
         correction = prompts.CORRECTION.format(problem=error, answer_template=answer_template(signature))
         retry = [*messages, {"role": "assistant", "content": first.text}, {"role": "user", "content": correction}]
         second = lm.complete(retry, **config)
     try:
-        return parse(signature, second.text), [first, second]
+        return _traced_parse(signature, second.text), [first, second]
     except ParseError:
         record(lm.model, Usage(parse_failures=1))
         raise
+
+
+def _traced_parse(signature: Signature, text: str) -> dict[str, Any]:
+    """`parse`, as a PARSER span when a trace is active."""
+    with tracing.span("parse", "PARSER", {"text": text}) as opened:
+        outputs = parse(signature, text)
+        if opened is not None:
+            opened.set_outputs(to_jsonable(outputs))
+        return outputs

