@@ -29,9 +29,10 @@ PROGRAM_DESCRIPTION = """A program of {count} step(s). Each step reads some fiel
 
 PROGRAM_STEP = "- step {name!r}: reads {inputs}; writes {outputs}; current instruction: {instructions}"
 
-PROPOSE_INSTRUCTION = """You improve programs that use a language model. Write a better instruction for one \
-step of the program: clear, specific to the task, one to three sentences. Use the task summary, the program, \
-the examples of the step done right and the tip. Reply with the instruction only, not an answer to an example."""
+PROPOSE_INSTRUCTION = """You improve programs that use a language model. Write a new instruction for one \
+step of the program, in your own words and not a copy of its current instruction: clear, specific to the task, \
+one to three sentences. Use the task summary, the program, the examples of the step done right and the tip. \
+Reply with the instruction only, not an answer to an example."""
 
 # One tip is drawn at random for each proposal, so the candidates differ in kind and not just in wording.
 PROPOSAL_TIPS = {

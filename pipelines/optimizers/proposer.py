@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from pipelines import adapter, prompts
 from pipelines.fieldtypes import render
 from pipelines.lm.client import LM
-from pipelines.lm.errors import BudgetExceeded
+from pipelines.lm.errors import BudgetExceeded, LMError
 from pipelines.modules import Module, Predict
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example
@@ -60,7 +61,9 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
                                           for name, predictor in program.named_predictors()}
     for (name, *_), text in zip(jobs, written, strict=False):
         cleaned = _clean(text)
-        if cleaned and cleaned not in instructions[name]:
+        if cleaned in instructions[name]:
+            log.info("an instruction proposal repeated a candidate: %r", cleaned)
+        elif cleaned:
             instructions[name].append(cleaned)
     failed = len(jobs) - sum(len(candidates) - 1 for candidates in instructions.values())
     return Proposals(instructions, summary, failed)
@@ -87,13 +90,16 @@ def _summarize(trainset: Sequence[Example], lm: LM, rng: random.Random) -> str:
 
 
 def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: str | None, field: str) -> str | None:
+    """The reply's `field`, or None when there is none to use. A rollout id also seeds the sampler, so a
+    search proposes the same candidates on every run and machine."""
+    seeded = {"rollout_id": rollout_id, "seed": zlib.crc32(rollout_id.encode())} if rollout_id else {}
     try:
-        outputs, _ = adapter.predict(lm, signature, [], inputs, rollout_id=rollout_id)
+        outputs, _ = adapter.predict(lm, signature, [], inputs, **seeded)
     except BudgetExceeded:
         log.info("an instruction proposal was not made: the budget is spent")
         return None
-    except adapter.ParseError as error:
-        log.info("an instruction proposal could not be read: %s", error)
+    except (adapter.ParseError, LMError) as error:
+        log.warning("an instruction proposal failed, one candidate fewer: %s", error)
         return None
     return str(outputs[field])
 
@@ -117,4 +123,7 @@ def _clean(text: str | None) -> str | None:
     cleaned = text.strip().strip('"').strip()
     if cleaned.lower().startswith("instruction:"):
         cleaned = cleaned.split(":", 1)[1].strip()
-    return cleaned[:MAX_INSTRUCTION_CHARS] if len(cleaned) >= 10 else None
+    if len(cleaned) < 10:
+        log.warning("an instruction proposal was too short to use: %r", cleaned)
+        return None
+    return cleaned[:MAX_INSTRUCTION_CHARS]
