@@ -5,6 +5,7 @@ failed requests; and the endpoint's overhead, the warm p50 over the same cached 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import tempfile
@@ -16,7 +17,7 @@ from unittest.mock import patch
 
 import requests
 
-from pipelines import LM, context
+from pipelines import LM, ParseError, context
 from pipelines.datasets import load_dataset
 from pipelines.programs import Classify
 from serving.endpoint import running_server
@@ -48,7 +49,8 @@ def _in_process_p50(questions: list[str]) -> float:
     with context(lm=LM()):
         for question in questions:
             started = time.perf_counter()
-            program(question=question)
+            with contextlib.suppress(ParseError):  # the served model answers these with an `error` column
+                program(question=question)
             latencies.append(time.perf_counter() - started)
     return 1000 * statistics.median(latencies)
 
