@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -64,3 +65,36 @@ def test_predict_prints_the_label(tmp_path):
     finished = sigflow("predict", "classify", "Who wrote Hamlet?", "--json", cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout.splitlines()[-1])["outputs"]["label"] == "human"
+
+
+@pytest.mark.local_lm
+def test_serve_runs_the_champion_on_loopback_and_says_where(tmp_path):
+    import requests
+
+    from pipelines import LM
+    from pipelines.programs import Classify
+    from serving.endpoint import free_port
+    from serving.publish import publish
+    from serving.registry import promote
+
+    version = publish(Classify(), lm=LM(), name="cli-classifier",
+                      scores={"dataset": "trec", "metric": "accuracy", "score": 0.5, "optimizer": "none"})
+    promote("cli-classifier", version.version)
+    port = free_port()
+    process = subprocess.Popen([SIGFLOW, "serve", "cli-classifier", "--port", str(port)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == (f"serving models:/cli-classifier@champion at "
+                                                     f"http://127.0.0.1:{port}/invocations (Ctrl-C stops)")
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                response = requests.post(f"http://127.0.0.1:{port}/invocations", timeout=120,
+                                         json={"dataframe_records": [{"question": "Who wrote Hamlet?"}]})
+                break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        assert response.status_code == 200 and response.json()["predictions"][0]["label"] == "human"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
