@@ -98,3 +98,21 @@ def test_serve_runs_the_champion_on_loopback_and_says_where(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_models_lists_versions_and_promote_refuses_a_worse_one_with_both_scores(tmp_path):
+    from pipelines import ScriptedLM
+    from pipelines.programs import Classify
+    from serving.publish import publish
+
+    with ScriptedLM(responder=lambda messages: "label: human") as fake:
+        for score in (0.6, 0.4):
+            publish(Classify(), lm=fake.lm(), name="ranked",
+                    scores={"dataset": "trec", "metric": "accuracy", "score": score, "optimizer": "mipro"})
+    assert sigflow("promote", "ranked", "1", cwd=tmp_path).returncode == 0
+    refused = sigflow("promote", "ranked", "2", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "accuracy 0.4000 is below the holder's (version 1) 0.6000" in refused.stderr
+    listed = json.loads(sigflow("models", "ranked", "--json", cwd=tmp_path).stdout.splitlines()[-1])
+    assert [(v["version"], v["score"], v["aliases"]) for v in listed["versions"]] == [("2", 0.4, []),
+                                                                                    ("1", 0.6, ["champion"])]
