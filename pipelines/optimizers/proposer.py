@@ -44,7 +44,7 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
     """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
     or a call the budget refuses, is one fewer candidate, not an error."""
     rng = random.Random(seed)
-    summary = _summarize(trainset, lm, rng)
+    summary = _summarize(trainset, lm, rng, seed)
     description = describe_program(program)
     jobs = [(name, predictor, index, rng.choice(list(prompts.PROPOSAL_TIPS)))
             for name, predictor in program.named_predictors() for index in range(num_candidates - 1)]
@@ -84,9 +84,10 @@ def _describe_step(name: str, predictor: Predict) -> str:
                                        outputs=fields(signature.output_fields), instructions=signature.instructions)
 
 
-def _summarize(trainset: Sequence[Example], lm: LM, rng: random.Random) -> str:
+def _summarize(trainset: Sequence[Example], lm: LM, rng: random.Random, seed: int) -> str:
     shown = rng.sample(list(trainset), min(SUMMARY_EXAMPLES, len(trainset)))
-    return _ask(lm, SUMMARIZE, {"examples": _render_demos(shown)}, rollout_id=None, field="summary") or "(none)"
+    return _ask(lm, SUMMARIZE, {"examples": _render_demos(shown)}, rollout_id=f"summary:{seed}",
+                field="summary") or "(none)"
 
 
 def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: str | None, field: str) -> str | None:

@@ -226,8 +226,9 @@ def test_a_small_search_with_the_local_model_proposes_scores_and_keeps_the_origi
     with context(lm=LM()):
         compiled = optimizer.compile(Classify(), trec.split("train", 20), trec.split("dev", 10))
     instructions = optimizer.search_space_.predictors["classify"].instructions
-    assert instructions[0] == ClassifyQuestion.instructions and len(instructions) >= 2
-    assert optimizer.proposal_usage_.calls >= 2 and optimizer.task_usage_.calls > 0
+    # How many proposals are new is up to the model; that they were asked for and none repeats is not.
+    assert instructions[0] == ClassifyQuestion.instructions and len(set(instructions)) == len(instructions)
+    assert optimizer.proposal_usage_.calls >= 3 and optimizer.task_usage_.calls > 0
     assert optimizer.baseline_score_ is not None and optimizer.best_score_ >= optimizer.baseline_score_
     assert [trial.kind for trial in optimizer.trials_][:1] == ["original"] and len(optimizer.trials_) >= 4
     assert compiled.classify.signature.instructions in instructions
