@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import os
 
 import click
 
@@ -129,7 +129,9 @@ def serve(model, host, port) -> None:
     name, _, alias = model.partition("@")
     model_uri = f"models:/{name}@{alias or 'champion'}"
     click.echo(f"serving {model_uri} at http://{host}:{port}/invocations (Ctrl-C stops)")
-    subprocess.run(serve_command(model_uri, host, port), env=serve_environment(), check=False)
+    command = serve_command(model_uri, host, port)
+    # Become the server, so a signal meant for `sigflow serve` reaches it and no server outlives this command.
+    os.execve(command[0], command, serve_environment())
 
 
 COMMANDS = (optimize, promote, models, serve)
