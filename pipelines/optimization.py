@@ -23,12 +23,11 @@ from pipelines.modules import Module
 from pipelines.optimization_tracking import MlflowTrialLogger, log_search
 from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
 from pipelines.optimizers.mipro import check_objectives
+from pipelines.optimizers.presets import bootstrap_runs_for
 from pipelines.runs import prepare
 
 OPTIMIZERS = ("labeled", "bootstrap", "random", "mipro")
 LABELED_DEMOS = 4
-ASSUMED_BOOTSTRAP_RUNS = 8
-"""Bootstrapping 4 demos when about half the runs pass, for estimates."""
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,11 @@ def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, t
     if isinstance(optimizer, MIPRO):
         optimizer_calls = optimizer.estimate(program, train, val).lm_calls
     elif isinstance(optimizer, BootstrapRandomSearch):
-        runs = optimizer.num_candidates * ASSUMED_BOOTSTRAP_RUNS + (optimizer.num_candidates + 2) * len(val)
+        runs = (optimizer.num_candidates * bootstrap_runs_for(optimizer.max_bootstrapped_demos)
+                + (optimizer.num_candidates + 2) * len(val))
         optimizer_calls = runs * calls_per_run
     elif isinstance(optimizer, BootstrapFewShot):
-        optimizer_calls = ASSUMED_BOOTSTRAP_RUNS * calls_per_run
+        optimizer_calls = bootstrap_runs_for(optimizer.max_bootstrapped_demos) * calls_per_run
     else:
         optimizer_calls = 0
     if request.budget_calls is not None:

@@ -73,10 +73,16 @@ class CallEstimate:
         return {**asdict(self), "program_runs": self.program_runs, "lm_calls": self.lm_calls}
 
 
+def bootstrap_runs_for(demos: int) -> int:
+    """Program runs expected to bootstrap `demos` passing runs, assuming about half pass."""
+    return 2 * demos
+
+
 def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, val_size: int) -> CallEstimate:
     val = min(val_size, settings.val_size) if settings.val_size is not None else val_size
     bootstrapping = settings.num_candidates > 2 and settings.max_bootstrapped_demos > 0
-    bootstrap_runs = min(train_size, 4 * settings.max_bootstrapped_demos) if bootstrapping else 0
+    # The demo sets draw from one pool of twice the set size.
+    bootstrap_runs = min(train_size, bootstrap_runs_for(2 * settings.max_bootstrapped_demos)) if bootstrapping else 0
     proposals = 1 + num_predictors * (settings.num_candidates - 1) if settings.num_candidates > 1 else 0
     minibatch = min(settings.minibatch_size, val)
     # A combination worth a full evaluation has been scored on at least one minibatch already.
