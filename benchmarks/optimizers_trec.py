@@ -18,6 +18,9 @@ from pipelines.programs import Classify
 
 METRIC = accuracy("label")
 NUM_THREADS = 4
+METHODS = ("zero-shot", "labeled", "bootstrap", "mipro")
+# The claim under test (MIPRO against zero-shot) is settled first, the slowest reference last.
+MEASURING_ORDER = ("zero-shot", "mipro", "bootstrap", "labeled")
 
 
 def _compile(method: str, train: list, dev: list) -> tuple[Any, dict[str, Any]]:
@@ -59,13 +62,14 @@ def run(quick: bool) -> dict[str, Any]:
     dataset = load_dataset("trec")
     train = dataset.split("train", 100 if quick else None)
     dev, test = dataset.split("dev", 20 if quick else None), dataset.split("test", 20 if quick else None)
-    methods = []
+    measured = {}
     sizes = {"train": len(train), "dev": len(dev), "test": len(test)}
-    for method in ("zero-shot", "labeled", "bootstrap", "mipro"):
-        methods.append(checkpointed("optimizers_trec", method, sizes,
-                                    lambda method=method: _measure(method, train, dev, test), quick))
-        print(f"{method}: dev {methods[-1]['dev_accuracy']:.3f}, test {methods[-1]['test_accuracy']:.3f}", flush=True)
-    return {"train": len(train), "dev": len(dev), "test": len(test), "methods": methods}
+    for method in MEASURING_ORDER:
+        measured[method] = checkpointed("optimizers_trec", method, sizes,
+                                        lambda method=method: _measure(method, train, dev, test), quick)
+        print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "
+              f"test {measured[method]['test_accuracy']:.3f}", flush=True)
+    return {**sizes, "methods": [measured[method] for method in METHODS]}
 
 
 def report(result: dict[str, Any]) -> str:
