@@ -35,6 +35,7 @@ def print_json(payload: dict[str, Any]) -> None:
 def run(command: Callable[..., Any], args: list[str] | None = None) -> None:
     """Run the click command; sigflow's typed errors exit with one line instead of a traceback."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # the commands report what matters themselves
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # bars for local copies of files
     try:
         command.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from pipelines.modules import Module
 from pipelines.optimization_tracking import MlflowTrialLogger, log_search
 from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
 from pipelines.optimizers.mipro import check_objectives
-from pipelines.optimizers.presets import bootstrap_runs_for
-from pipelines.runs import prepare
+from pipelines.optimizers.presets import bootstrap_runs_for, resolve
+from pipelines.runs import load_for
 
 OPTIMIZERS = ("labeled", "bootstrap", "random", "mipro")
 LABELED_DEMOS = 4
@@ -45,6 +46,8 @@ class OptimizeRequest:
     resume: bool = False
     num_threads: int = 4
     seed: int = 0
+    search: Mapping[str, int] = field(default_factory=dict)
+    """MIPRO settings over the `auto` preset (`num_trials`, `val_size`, ...; see `SearchSettings`)."""
 
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -54,6 +57,9 @@ class OptimizeRequest:
         if self.optimizer != "mipro" and tuple(self.objectives) != ("quality",):
             raise ValueError("several objectives need --optimizer mipro")
         check_objectives(self.objectives)
+        if self.search and self.optimizer != "mipro":
+            raise ValueError("search settings apply to --optimizer mipro")
+        resolve(self.auto, dict(self.search))
 
     @property
     def budget(self) -> Budget | None:
@@ -98,15 +104,19 @@ class OptimizationReport:
 def estimate_optimization(request: OptimizeRequest) -> dict[str, int]:
     """Upper-bound LM calls of `optimize_program`, before any is made (`--dry-run`)."""
     request.check()
-    spec, loaded, program = prepare(request.program, request.dataset, request.data_dir, None)
+    spec, loaded = load_for(request.program, request.dataset, request.data_dir)
+    program = spec.build(None)  # the steps are what counts: no vector store needed
     train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
     return _estimate(request, _optimizer(request, next(iter(spec.metrics().values())), None), program, train, val)
 
 
-def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path) -> OptimizationReport:
-    """Optimize, then score the program before and after on the validation split, all in one MLflow run."""
+def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, program: Module | None = None
+                     ) -> OptimizationReport:
+    """Optimize, then score the program before and after on the validation split, all in one MLflow run.
+    `program` replaces the shipped one built for the dataset (a RAG over a smaller store, say)."""
     request.check()
-    spec, loaded, program = prepare(request.program, request.dataset, request.data_dir, None)
+    spec, loaded = load_for(request.program, request.dataset, request.data_dir)
+    program = program or spec.build(loaded)
     train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
     metrics = spec.metrics()
     primary = next(iter(metrics.values()))
@@ -151,7 +161,7 @@ def _optimizer(request: OptimizeRequest, metric: Metric, study_path: Path | None
     if request.optimizer == "random":
         return BootstrapRandomSearch(metric, **common)
     return MIPRO(metric, auto=request.auto, objectives=request.objectives, study_path=study_path,
-                 resume=request.resume, listeners=[MlflowTrialLogger()], **common)
+                 resume=request.resume, listeners=[MlflowTrialLogger()], **common, **request.search)
 
 
 def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, train: list, val: list

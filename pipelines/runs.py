@@ -41,13 +41,18 @@ class EvaluationReport:
         }
 
 
-def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None
-            ) -> tuple[ProgramSpec, Dataset, Module]:
-    """The program's spec, its dataset and a program built for it (with saved state loaded, if given)."""
+def load_for(program: str, dataset: str | None, data_dir: str | Path | None) -> tuple[ProgramSpec, Dataset]:
+    """The program's spec and its dataset (by default the program's first)."""
     spec = program_spec(program)
     dataset_name = dataset or spec.default_dataset
     spec.check_dataset(dataset_name)
-    loaded = load_dataset(dataset_name, data_dir)
+    return spec, load_dataset(dataset_name, data_dir)
+
+
+def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None
+            ) -> tuple[ProgramSpec, Dataset, Module]:
+    """The program's spec, its dataset and a program built for it (with saved state loaded, if given)."""
+    spec, loaded = load_for(program, dataset, data_dir)
     built = spec.build(loaded)
     if state is not None:
         built.load(state)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipelines.cli import cli, lm_option, run
+from pipelines.cli import cli, json_option, lm_option, print_json, run
 from pipelines.cli_commands import COMMANDS as PIPELINE_COMMANDS
 from serving.cli_commands import COMMANDS as SERVING_COMMANDS
 
@@ -13,12 +13,21 @@ for command in (*PIPELINE_COMMANDS, *SERVING_COMMANDS):
 
 
 @cli.command()
+@click.option("--quick", is_flag=True, help="A small run (a few hundred passages, a handful of questions).")
 @lm_option
-def demo(lm_model: str | None) -> None:
-    """Run the main job end to end on the embedded defaults."""
-    from serving.demo import run_demo
+@json_option
+def demo(quick: bool, lm_model: str | None, as_json: bool) -> None:
+    """Run the main job end to end: index, score, optimize, register, promote, serve, ask."""
+    from dataclasses import asdict
 
-    run_demo(lm_model, echo=click.echo)
+    import optuna
+
+    from serving.demo import FULL, QUICK, run_demo
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # sigflow reports the trials itself
+    result = run_demo(lm_model, echo=click.echo, plan=QUICK if quick else FULL)
+    if as_json:
+        print_json(asdict(result))
 
 
 def main() -> None:

@@ -1,43 +1,191 @@
-"""`sigflow demo`: the main job on the embedded defaults.
+"""`sigflow demo`: the main job end to end on the embedded defaults.
 
-Until the programs, optimizers and serving exist it runs the LM door end to end: the embedded model is
-assembled and loaded, a few questions are answered through the worker pool, then answered again from the
-cache with no LM call.
+The BBC index is built, `classify` (TREC) and `rag` (BBC) are each scored, optimized by MIPRO under a budget
+and published as a new model version, promoted when at least as good as the champion, the RAG champion is
+served on a free loopback port and asked a question, and a summary table closes. MIPRO scores the original
+program on the whole validation set and returns the best fully scored program, so an optimized score is
+never below its baseline. Everything is cached (index, LM replies): a second run repeats the story quickly.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from pipelines import LM, parallel_map, track_usage
-from pipelines.settings import cache_dir, local_workers
+from pipelines import LM, tracking
+from pipelines.datasets import Dataset, load_dataset
+from pipelines.datasets.bbc import small_corpus
+from pipelines.modules import Module
+from pipelines.optimization import OptimizationReport, OptimizeRequest, optimize_program
+from pipelines.programs import RAG, Classify
+from pipelines.retrieval.indexes import cached_store
+from pipelines.retrieval.store import Passage
+from serving.endpoint import running_server
+from serving.publish import publish
+from serving.registry import PromotionRefused, promote
 
-_QUESTIONS = (
-    "What is the capital of Australia?",
-    "Who wrote the novel Moby-Dick?",
-    "How many legs does a spider have?",
-    "What does the abbreviation NATO stand for?",
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProgramPlan:
+    """How one program is optimized in the demo."""
+
+    train: int
+    val: int
+    budget_calls: int
+    search: dict[str, int]
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    name: str
+    classify: ProgramPlan
+    rag: ProgramPlan
+    extra_passages: int | None
+    """Passages indexed besides those of the questions' own articles; None: the whole corpus."""
+
+
+FULL = DemoPlan(
+    "full",
+    classify=ProgramPlan(train=30, val=30, budget_calls=160, search={
+        "num_candidates": 3, "num_trials": 4, "minibatch_size": 10, "val_size": 30, "num_full_evals": 1,
+        "max_bootstrapped_demos": 2, "max_labeled_demos": 2}),
+    rag=ProgramPlan(train=35, val=8, budget_calls=40, search={
+        "num_candidates": 3, "num_trials": 2, "minibatch_size": 4, "val_size": 8, "num_full_evals": 1,
+        "max_bootstrapped_demos": 1, "max_labeled_demos": 1}),
+    extra_passages=None,
 )
-_INSTRUCTION = ("Classify the question by the kind of answer it expects. Reply with one word: "
-                "abbreviation, description, entity, human, location or numeric.")
+QUICK = DemoPlan(
+    "quick",
+    classify=ProgramPlan(train=8, val=6, budget_calls=40, search={
+        "num_candidates": 3, "num_trials": 1, "minibatch_size": 3, "val_size": 6, "num_full_evals": 1,
+        "max_bootstrapped_demos": 1, "max_labeled_demos": 1}),
+    rag=ProgramPlan(train=6, val=3, budget_calls=20, search={
+        "num_candidates": 2, "num_trials": 1, "minibatch_size": 2, "val_size": 3, "num_full_evals": 1,
+        "max_bootstrapped_demos": 1, "max_labeled_demos": 0}),
+    extra_passages=60,
+)
+MODEL_NAMES = {"classify": "sigflow-demo-classify", "rag": "sigflow-demo-rag"}
 
 
-def run_demo(lm_model: str | None, echo: Callable[[str], None]) -> None:
-    lm = LM(lm_model, max_tokens=8)
-    echo(f"LM: {lm.model}; local workers: {local_workers()}; cache: {cache_dir()}")
-    for label in ("first pass", "second pass (cache)"):
+@dataclass
+class DemoResult:
+    """What the summary table shows; `steps` maps each step to its seconds."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    steps: dict[str, float] = field(default_factory=dict)
+    answer: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def run_demo(lm_model: str | None, echo: Echo, *, plan: DemoPlan = FULL, mlruns: Path = Path("mlruns")
+             ) -> DemoResult:
+    """The whole story; returns what the closing table shows."""
+    started = time.perf_counter()
+    tracking.use_local_store(mlruns)
+    result = DemoResult()
+    lm = LM(lm_model)
+    echo(f"sigflow demo ({plan.name}): LM {lm.model}; MLflow store {_tracking_uri()}")
+    bbc = load_dataset("bbc")
+    with _step(result, echo, "index the BBC articles"):
+        store = cached_store("bbc", _corpus(bbc, plan))
+        echo(f"  {len(store)} passages in a FAISS index")
+    programs = {"classify": (Classify(), "trec", plan.classify), "rag": (RAG(store), "bbc", plan.rag)}
+    for name, (program, dataset, program_plan) in programs.items():
+        with _step(result, echo, f"optimize {name} on {dataset} with MIPRO"):
+            report = _optimize(name, program, dataset, program_plan, lm, mlruns, echo)
+        with _step(result, echo, f"publish and promote {name}"):
+            model_uri = _publish(report, lm, echo)
+        result.rows.append(_row(report, model_uri))
+    with _step(result, echo, "serve the RAG champion and ask it"):
+        result.answer = _ask_endpoint(f"models:/{MODEL_NAMES['rag']}@champion", bbc.split("dev")[-1].question, echo)
+    result.seconds = time.perf_counter() - started
+    _print_summary(result, echo)
+    return result
+
+
+@contextmanager
+def _step(result: DemoResult, echo: Echo, title: str) -> Iterator[None]:
+    echo(f"\n== {title}")
+    started = time.perf_counter()
+    yield
+    result.steps[title] = time.perf_counter() - started
+    echo(f"   done in {result.steps[title]:.1f} s")
+
+
+def _corpus(bbc: Dataset, plan: DemoPlan) -> list[Passage]:
+    return list(bbc.corpus) if plan.extra_passages is None else small_corpus(bbc, plan.extra_passages)
+
+
+def _optimize(name: str, program: Module, dataset: str, plan: ProgramPlan, lm: LM, mlruns: Path, echo: Echo
+              ) -> OptimizationReport:
+    request = OptimizeRequest(name, "mipro", dataset, train=plan.train, val=plan.val,
+                              budget_calls=plan.budget_calls, search=plan.search, num_threads=4)
+    report = optimize_program(request, lm=lm, studies_dir=mlruns / "studies", program=program)
+    summary = report.summary()
+    budget_note = ", the budget ran out" if summary["stopped_by_budget"] else ""
+    echo(f"  {summary['metric']}: {summary['baseline_score']:.3f} -> {summary['score']:.3f} on {summary['n']} "
+         f"validation examples; {summary['lm_calls']} LM calls ({summary['optimizer_lm_calls']} by the optimizer, "
+         f"budget {plan.budget_calls}{budget_note}); MLflow run {report.run_id}")
+    return report
+
+
+def _publish(report: OptimizationReport, lm: LM, echo: Echo) -> str:
+    summary = report.summary()
+    name = MODEL_NAMES[report.request.program]
+    echo(f"  logging {name} as an MLflow model (its input example runs through it once)")
+    version = publish(report.program, lm=lm, name=name, run_id=report.run_id, scores={
+        "dataset": summary["dataset"], "metric": summary["metric"], "score": summary["score"],
+        "optimizer": "mipro"})
+    try:
+        promoted = promote(name, version.version)
+        echo(f"  registered {name} version {version.version}, now @champion")
+    except PromotionRefused as refusal:
+        echo(f"  registered {name} version {version.version}; the champion stays: {refusal}")
+        return f"models:/{name}/{version.version}"
+    return f"models:/{name}@{promoted['alias']}"
+
+
+def _row(report: OptimizationReport, model_uri: str) -> dict[str, Any]:
+    summary = report.summary()
+    return {"program": summary["program"], "dataset": summary["dataset"], "metric": summary["metric"],
+            "n": summary["n"], "baseline": summary["baseline_score"], "optimized": summary["score"],
+            "lm_calls": summary["lm_calls"], "cache_hits": summary["cache_hits"], "seconds": summary["seconds"],
+            "run_id": report.run_id, "model_uri": model_uri}
+
+
+def _ask_endpoint(model_uri: str, question: str, echo: Echo) -> dict[str, Any]:
+    import requests
+
+    echo(f"  starting `mlflow models serve` for {model_uri}")
+    with running_server(model_uri) as server:
+        echo(f"  listening on {server.url}; asking: {question}")
         started = time.perf_counter()
-        with track_usage() as usage:
-            answers = parallel_map(lambda question: _classify(lm, question), _QUESTIONS,
-                                   num_threads=len(_QUESTIONS), description=label)
+        response = requests.post(server.invocations, json={"dataframe_records": [{"question": question}]},
+                                 timeout=600)
         seconds = time.perf_counter() - started
-        for question, answer in zip(_QUESTIONS, answers, strict=True):
-            echo(f"  {answer:<14} {question}")
-        echo(f"{label}: {usage.calls} LM calls, {usage.cache_hits} cache hits, "
-             f"{usage.prompt_tokens}+{usage.completion_tokens} tokens, {seconds:.2f} s")
+    response.raise_for_status()
+    answer = response.json()["predictions"][0]
+    echo(f"  answer ({seconds:.1f} s): {answer.get('answer') or answer.get('error')}")
+    echo(f"  from: {'; '.join(dict.fromkeys(answer.get('titles') or []))}")
+    return {"question": question, "seconds": seconds, "url": server.url, **answer}
 
 
-def _classify(lm: LM, question: str) -> str:
-    messages = [{"role": "system", "content": _INSTRUCTION}, {"role": "user", "content": question}]
-    return lm.complete(messages).text.strip()
+def _print_summary(result: DemoResult, echo: Echo) -> None:
+    echo("\n| program | dataset | metric | n | baseline | optimized | LM calls | cache hits | seconds | model |")
+    echo("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for row in result.rows:
+        echo(f"| {row['program']} | {row['dataset']} | {row['metric']} | {row['n']} | {row['baseline']:.3f} | "
+             f"{row['optimized']:.3f} | {row['lm_calls']} | {row['cache_hits']} | {row['seconds']:.0f} | "
+             f"{row['model_uri']} |")
+    echo(f"\nThe demo took {result.seconds:.0f} s. Look at its runs, trials and models with:")
+    echo(f"  mlflow ui --backend-store-uri {_tracking_uri()} --host 127.0.0.1 --port 5000")
+
+
+def _tracking_uri() -> str:
+    return tracking.mlflow_module().get_tracking_uri()

@@ -34,6 +34,15 @@ class Server:
     def invocations(self) -> str:
         return f"{self.url}/invocations"
 
+    def stop(self) -> None:
+        """Terminate the server (killed if it has not ended within 30 s)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
 
 def serve_command(model_uri: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
@@ -56,9 +65,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def running_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Iterator[Server]:
-    """A server for `model_uri`, healthy when yielded, stopped on exit."""
+def start_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Server:
+    """A server for `model_uri`, healthy when returned; `stop()` it when done."""
     port = port or free_port(host)
     with tempfile.NamedTemporaryFile(prefix="sigflow-serve-", suffix=".log", delete=False) as log_file:
         log_path = Path(log_file.name)
@@ -68,14 +76,20 @@ def running_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None 
     server = Server(f"http://{host}:{port}", process, log_path)
     try:
         _wait_healthy(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@contextmanager
+def running_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Iterator[Server]:
+    """`start_server` for a block of code: stopped on exit."""
+    server = start_server(model_uri, host=host, port=port)
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def _wait_healthy(server: Server) -> None:

@@ -58,3 +58,12 @@ def load_bbc(questions_file: Path = QUESTIONS) -> Dataset:
                 for item in json.loads(questions_file.read_text(encoding="utf-8"))]
     random.Random(0).shuffle(examples)
     return Dataset("bbc", {"train": examples[40:], "dev": examples[:40]}, corpus)
+
+
+def small_corpus(dataset: Dataset, extra_passages: int) -> list[Passage]:
+    """The passages of the questions' own articles plus the first `extra_passages` others: every question
+    stays answerable from an index that builds in seconds (for notebooks run small and quick demos)."""
+    articles = {example.article_id for split in dataset.splits.values() for example in split}
+    own = [passage for passage in dataset.corpus if passage.metadata["article_id"] in articles]
+    others = [passage for passage in dataset.corpus if passage.metadata["article_id"] not in articles]
+    return own + others[:extra_passages]

@@ -32,6 +32,12 @@ class Predict(Module):
         record_step(self, inputs, outputs)
         return Prediction(outputs, usage=usage.total, cached=all(c.cached for c in completions))
 
+    def format_prompt(self, **inputs: Any) -> str:
+        """The conversation this step would send for `inputs` (demos included) as readable text: no LM call."""
+        self._check_inputs(inputs)
+        messages = adapter.format_messages(self.signature, self.demos, inputs)
+        return "\n\n".join(f"--- {message['role']} ---\n{message['content']}" for message in messages)
+
     def _check_inputs(self, inputs: dict[str, Any]) -> None:
         expected = self.signature.input_fields
         missing = [name for name in expected if name not in inputs]

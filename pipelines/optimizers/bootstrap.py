@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from tqdm import tqdm
+
 from pipelines.config import context, current_lm
 from pipelines.evaluation.metrics import Metric, as_metric
 from pipelines.lm.budget import Budget
@@ -73,6 +75,7 @@ class BootstrapFewShot(Optimizer):
     def _bootstrap(self, teacher: Module, trainset: list[Example], metric: Metric) -> list[_Attempt]:
         """Passing attempts, at most `max_bootstrapped_demos`, in training-set order."""
         passed: list[_Attempt] = []
+        progress = tqdm(desc="bootstrapping demos", unit="run", postfix={"passed": 0}, disable=None)
         try:
             for round_index in range(self.max_rounds):
                 done = {attempt.example.example_id for attempt in passed}
@@ -86,9 +89,13 @@ class BootstrapFewShot(Optimizer):
                                             pending[start:start + self.num_threads], num_threads=self.num_threads)
                     self.attempts_ += len(attempts)
                     passed += [attempt for attempt in attempts if attempt.passed]
+                    progress.set_postfix(passed=len(passed), refresh=False)
+                    progress.update(len(attempts))
         except BudgetExceeded as error:
             self.stopped_by_budget_ = True
             log.warning("bootstrapping stopped early, the budget is spent (%s); keeping %d demos", error, len(passed))
+        finally:
+            progress.close()
         return passed[:self.max_bootstrapped_demos]
 
     def _attempt(self, teacher: Module, metric: Metric, lm: LM, example: Example) -> _Attempt:

@@ -56,7 +56,7 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
                   "tip": prompts.PROPOSAL_TIPS[tip]}
         return _ask(lm, PROPOSE, inputs, rollout_id=f"propose:{seed}:{name}:{index}", field="instruction")
 
-    written = parallel_map(propose, jobs, num_threads=num_threads, description=None)
+    written = parallel_map(propose, jobs, num_threads=num_threads, description="proposing instructions")
     instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
                                           for name, predictor in program.named_predictors()}
     for (name, *_), text in zip(jobs, written, strict=False):

@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from pipelines.datasets import load_dataset
-from pipelines.datasets.bbc import QUESTIONS, articles_dir, passages
+from pipelines.datasets.bbc import QUESTIONS, articles_dir, passages, small_corpus
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
 
@@ -37,6 +37,16 @@ def test_bbc_dataset_splits_and_gold_titles():
 
 
 @needs_hotpotqa
+def test_bbc_small_corpus_keeps_every_question_answerable():
+    dataset = load_dataset("bbc")
+    corpus = small_corpus(dataset, extra_passages=10)
+    articles = {passage.metadata["article_id"] for passage in corpus}
+    questions = [example for split in ("train", "dev") for example in dataset.split(split)]
+    assert {example.article_id for example in questions} <= articles
+    own = [p for p in corpus if p.metadata["article_id"] in {e.article_id for e in questions}]
+    assert len(corpus) == len(own) + 10 < len(dataset.corpus) / 20
+
+
 def test_hotpotqa_loads_from_its_directory():
     dataset = load_dataset("hotpotqa", HOTPOTQA_DIR)
     assert (len(dataset.split("train")), len(dataset.split("dev")), len(dataset.corpus)) == (725, 300, 14766)

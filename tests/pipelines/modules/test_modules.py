@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines import ChainOfThought, Module, Predict, ScriptedLM, Signature
+from pipelines import ChainOfThought, Example, Module, Predict, ScriptedLM, Signature
 
 
 class Pipeline(Module):
@@ -53,3 +53,16 @@ def test_predict_names_missing_and_unknown_inputs():
 def test_module_without_forward_says_so():
     with pytest.raises(NotImplementedError, match="must define forward"):
         Module()()
+
+
+def test_format_prompt_shows_the_instruction_demos_and_inputs_without_an_lm_call():
+    predictor = Predict(Signature("question -> answer", "Answer in one word."))
+    predictor.demos = [Example(question="Capital of Peru?", answer="Lima").with_inputs("question")]
+    with ScriptedLM([]) as fake:
+        prompt = predictor.format_prompt(question="Capital of France?")
+    assert fake.history == []
+    assert prompt.index("--- system ---") < prompt.index("Answer in one word.")
+    assert prompt.index("question: Capital of Peru?") < prompt.index("--- assistant ---\nanswer: Lima")
+    assert prompt.rstrip().endswith("--- user ---\nquestion: Capital of France?")
+    with pytest.raises(TypeError, match="missing"):
+        predictor.format_prompt(query="Capital of France?")
