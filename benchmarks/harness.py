@@ -32,6 +32,7 @@ BENCHMARKS = {
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
+    "sigflow_demo": "benchmarks.sigflow_demo",
 }
 
 

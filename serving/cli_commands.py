@@ -134,4 +134,18 @@ def serve(model, host, port) -> None:
     os.execve(command[0], command, serve_environment())
 
 
-COMMANDS = (optimize, promote, models, serve)
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def ui(host, port) -> None:
+    """Browse the runs, trials and registered models in the MLflow UI."""
+    from pipelines import tracking
+    from serving.endpoint import serve_environment, ui_command
+
+    tracking.use_local_store(MLRUNS)
+    click.echo(f"the MLflow UI at http://{host}:{port} (Ctrl-C stops)")
+    command = ui_command(host, port)
+    os.execve(command[0], command, serve_environment())
+
+
+COMMANDS = (optimize, promote, models, serve, ui)

@@ -183,8 +183,8 @@ def _print_summary(result: DemoResult, echo: Echo) -> None:
         echo(f"| {row['program']} | {row['dataset']} | {row['metric']} | {row['n']} | {row['baseline']:.3f} | "
              f"{row['optimized']:.3f} | {row['lm_calls']} | {row['cache_hits']} | {row['seconds']:.0f} | "
              f"{row['model_uri']} |")
-    echo(f"\nThe demo took {result.seconds:.0f} s. Look at its runs, trials and models with:")
-    echo(f"  mlflow ui --backend-store-uri {_tracking_uri()} --host 127.0.0.1 --port 5000")
+    echo(f"\nThe demo took {result.seconds:.0f} s. Browse its runs, trials and models with `sigflow ui` "
+         f"(the MLflow UI on http://127.0.0.1:5000 over {_tracking_uri()}).")
 
 
 def _tracking_uri() -> str:

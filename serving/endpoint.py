@@ -49,14 +49,21 @@ def serve_command(model_uri: str, host: str, port: int) -> list[str]:
             "--host", host, "--port", str(port), "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--workers", "1"]
 
 
+def ui_command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", os.environ["MLFLOW_TRACKING_URI"],
+            "--host", host, "--port", str(port)]
+
+
 def serve_environment() -> dict[str, str]:
-    """This process's environment with what the server needs: the tracking URI (aliases resolve through
-    it), telemetry off, and this interpreter's scripts first on PATH (MLflow starts `uvicorn` by name, which
-    an unactivated virtual environment would not find)."""
+    """This process's environment with what an MLflow server needs: the tracking URI (aliases resolve
+    through it), telemetry off, this interpreter's scripts first on PATH (MLflow starts `uvicorn` by name,
+    which an unactivated virtual environment would not find), and litellm's bundled cost map: offline,
+    litellm retries the download on a thread whose log call deadlocks with MLflow's import hooks, and
+    `mlflow ui` never answers."""
     if not os.environ.get("MLFLOW_TRACKING_URI"):
         raise ServerError("MLFLOW_TRACKING_URI is not set: the server could not resolve the model")
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": path}
+    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -116,3 +116,29 @@ def test_models_lists_versions_and_promote_refuses_a_worse_one_with_both_scores(
     listed = json.loads(sigflow("models", "ranked", "--json", cwd=tmp_path).stdout.splitlines()[-1])
     assert [(v["version"], v["score"], v["aliases"]) for v in listed["versions"]] == [("2", 0.4, []),
                                                                                     ("1", 0.6, ["champion"])]
+
+
+def test_ui_shows_the_store_the_other_commands_write(tmp_path):
+    import requests
+
+    from pipelines import tracking
+    from serving.endpoint import free_port
+
+    with tracking.run("a run to find", {"program": "classify"}):
+        pass
+    port = free_port()
+    process = subprocess.Popen([SIGFLOW, "ui", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == f"the MLflow UI at http://127.0.0.1:{port} (Ctrl-C stops)"
+        deadline, found = time.monotonic() + 120, None
+        while found is None and time.monotonic() < deadline:
+            try:
+                found = requests.post(f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/runs/search", timeout=30,
+                                      json={"experiment_ids": [mlflow.get_experiment_by_name("sigflow").experiment_id]})
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        assert found is not None and found.status_code == 200
+        assert [run["info"]["run_name"] for run in found.json()["runs"]] == ["a run to find"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
