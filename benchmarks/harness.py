@@ -33,6 +33,7 @@ BENCHMARKS = {
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",
+    "vector_store_scale": "benchmarks.vector_store_scale",
 }
 
 

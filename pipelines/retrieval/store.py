@@ -68,10 +68,17 @@ class VectorStore:
         if not passages:
             raise VectorStoreError("cannot build a vector store from no passages")
         embedder = embedder or shared_embedder()
-        corpus = corpus_hash(passages)
-        vectors = _cached_embeddings(passages, embedder, corpus, progress)
+        vectors = _cached_embeddings(passages, embedder, corpus_hash(passages), progress)
+        return cls.from_vectors(passages, vectors, embedder=embedder, approximate=approximate)
+
+    @classmethod
+    def from_vectors(cls, passages: Sequence[Passage], vectors: np.ndarray, *, embedder: Embedder | None = None,
+                     approximate: bool | None = None) -> VectorStore:
+        """A store over already-embedded passages (unit vectors, one row per passage)."""
+        if len(passages) != len(vectors):
+            raise VectorStoreError(f"{len(passages)} passages but {len(vectors)} vectors")
         use_hnsw = len(passages) >= APPROXIMATE_FROM if approximate is None else approximate
-        return cls(list(passages), _index(vectors, use_hnsw), embedder, corpus)
+        return cls(list(passages), _index(vectors, use_hnsw), embedder or shared_embedder(), corpus_hash(passages))
 
     def search(self, query: str, k: int = 3) -> list[ScoredPassage]:
         return self.search_batch([query], k)[0]
@@ -79,7 +86,10 @@ class VectorStore:
     def search_batch(self, queries: Sequence[str], k: int = 3) -> list[list[ScoredPassage]]:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        vectors = self.embedder.encode(queries)
+        return self.search_vectors(self.embedder.encode(queries), k)
+
+    def search_vectors(self, vectors: np.ndarray, k: int) -> list[list[ScoredPassage]]:
+        """The `k` nearest passages to each already-embedded query (unit vectors, one row per query)."""
         exact = isinstance(self.index, faiss.IndexFlat)
         scores, ids = self.index.search(vectors, k if exact else k * _RERANK_FACTOR)
         if not exact:

@@ -101,6 +101,18 @@ def test_building_from_nothing_is_an_error():
 
 
 @needs_hotpotqa
+def test_a_store_from_vectors_answers_vector_queries_and_checks_the_counts():
+    import numpy as np
+
+    vectors = np.eye(4, 8, dtype=np.float32)
+    passages = [Passage(id=f"p{index}", title="", text="") for index in range(4)]
+    for approximate in (False, True):
+        store = VectorStore.from_vectors(passages, vectors, approximate=approximate)
+        assert [hit.passage.id for hit in store.search_vectors(vectors[[2]], 1)[0]] == ["p2"]
+    with pytest.raises(VectorStoreError, match="3 passages but 4 vectors"):
+        VectorStore.from_vectors(passages[:3], vectors)
+
+
 def test_recall_on_the_paragraphs_of_twenty_dev_questions():
     """Each question's own ten paragraphs (two gold, eight distractors), pooled for 20 questions."""
     dataset = load_dataset("hotpotqa", HOTPOTQA_DIR)
