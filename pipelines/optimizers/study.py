@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 INPUTS_ATTR = "sigflow.inputs"
 SPACE_ATTR = "sigflow.search_space"
 STUDY_NAME = "sigflow"
+SQLITE_LOCK_SECONDS = 60
 
 
 class StudyMismatch(ValueError):
@@ -29,7 +30,7 @@ def open_study(path: Path | None, *, directions: list[str], seed: int, startup_t
     """A new study, or with `resume` the one at `path`, checked against `inputs`. Trials a killed process
     left running are marked failed: their calls are in the LM cache, and a new trial takes their place."""
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
-    storage = _storage(path)
+    storage = study_storage(path)
     exists = path is not None and path.exists() and STUDY_NAME in _study_names(storage)
     if exists and not resume:
         raise FileExistsError(f"a search was already started in {path}: resume it (--resume) or choose another "
@@ -59,11 +60,14 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
-def _storage(path: Path | None) -> optuna.storages.BaseStorage | None:
+def study_storage(path: Path | None) -> optuna.storages.BaseStorage | None:
+    """SQLite storage for a study at `path` (None: in memory). Writers from other processes wait for the
+    lock (up to `SQLITE_LOCK_SECONDS`) instead of failing with "database is locked"."""
     if path is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    return optuna.storages.RDBStorage(f"sqlite:///{path.resolve()}")
+    return optuna.storages.RDBStorage(f"sqlite:///{path.resolve()}",
+                                      engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_SECONDS}})
 
 
 def _study_names(storage: optuna.storages.BaseStorage) -> list[str]:
