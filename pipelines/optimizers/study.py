@@ -27,22 +27,25 @@ class StudyMismatch(ValueError):
 
 def open_study(path: Path | None, *, directions: list[str], seed: int, startup_trials: int, resume: bool,
                inputs: dict[str, Any]) -> optuna.Study:
-    """A new study, or with `resume` the one at `path`, checked against `inputs`. Trials a killed process
-    left running are marked failed: their calls are in the LM cache, and a new trial takes their place."""
+    """A new study, or with `resume` the one at `path`, checked against `inputs` (a search killed before it
+    saved one starts afresh). Trials a killed process left running are marked failed: their calls are in the
+    LM cache, and a new trial takes their place."""
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
     storage = study_storage(path)
     exists = path is not None and path.exists() and STUDY_NAME in _study_names(storage)
     if exists and not resume:
         raise FileExistsError(f"a search was already started in {path}: resume it (--resume) or choose another "
                               "directory")
+    if resume and path is None:
+        raise ValueError("resume needs a study path")
     if resume and not exists:
-        raise FileNotFoundError(f"no search to resume in {path}" if path else "resume needs a study path")
+        log.info("no search was saved in %s before it stopped: starting one", path)
     study = optuna.create_study(storage=storage, sampler=sampler, study_name=STUDY_NAME, directions=directions,
                                 load_if_exists=resume)
-    if resume:
+    if exists and INPUTS_ATTR in study.user_attrs:
         _check_inputs(study, inputs, path)
         _fail_stale_trials(study)
-    else:
+    else:  # new, or killed between creating the study and recording what it is for
         study.set_user_attr(INPUTS_ATTR, inputs)
     return study
 
