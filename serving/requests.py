@@ -4,6 +4,7 @@ Problems are `RequestError`s naming the field; the model turns them into HTTP 40
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,11 @@ def _frame(model_input: Any) -> pd.DataFrame:
     if isinstance(model_input, pd.DataFrame):
         return model_input
     if isinstance(model_input, dict):
-        return pd.DataFrame({key: value if isinstance(value, list) else [value] for key, value in model_input.items()})
+        columns = {key: value if isinstance(value, list) else [value] for key, value in model_input.items()}
+        lengths = {key: len(value) for key, value in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise RequestError(f"the input columns differ in length: {lengths}")
+        return pd.DataFrame(columns)
     if isinstance(model_input, list) and all(isinstance(item, dict) for item in model_input):
         return pd.DataFrame(model_input)
     raise RequestError("expected a table of inputs (a DataFrame, records or columns), "
@@ -75,7 +80,8 @@ def _text(value: Any, field: str, index: int) -> str:
 
 
 def _number(value: Any, name: str, kind: type, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or (kind is int and value != int(value))):
         raise RequestError(f"param {name!r} must be {'a whole number' if kind is int else 'a number'}, got {value!r}")
     if not low <= value <= high:
         raise RequestError(f"param {name!r} must be between {low} and {high}, got {value}")

@@ -2,6 +2,8 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serving.requests import MAX_TEXT_CHARS, Params, RequestError, rows
 
@@ -35,3 +37,32 @@ def test_params_default_and_range_checks():
         Params.read({"max_tokens": "many"}, default_k=3)
     with pytest.raises(RequestError, match=r"unknown param\(s\) \['top_k'\]"):
         Params.read({"top_k": 1}, default_k=3)
+
+
+_CELLS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20) | st.lists(
+    st.integers(), max_size=3) | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)
+
+
+@settings(deadline=2000, max_examples=200)
+@given(st.one_of(
+    st.lists(st.dictionaries(st.sampled_from(["question", "query", "", "k"]), _CELLS, max_size=3), max_size=4),
+    st.dictionaries(st.sampled_from(["question", "context", "x"]), st.lists(_CELLS, max_size=3), max_size=2),
+    _CELLS))
+def test_any_table_gives_rows_or_a_request_error(table):
+    try:
+        found = rows(table, ["question"])
+    except RequestError:
+        return
+    assert all(set(row) == {"question"} and isinstance(row["question"], str) and row["question"].strip()
+               for row in found)
+
+
+@settings(deadline=2000, max_examples=200)
+@given(st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "max_tokens", "temperature", "top_p"]), _CELLS,
+                                            max_size=3)))
+def test_any_params_give_settings_in_range_or_a_request_error(given):
+    try:
+        params = Params.read(given, default_k=3)
+    except RequestError:
+        return
+    assert 1 <= params.k <= 20 and 1 <= params.max_tokens <= 4096 and 0.0 <= params.temperature <= 2.0
