@@ -66,8 +66,11 @@ def write_bundle(program: Module, lm: LM, directory: Path) -> dict[str, str]:
     return artifacts
 
 
-def read_bundle(artifacts: dict[str, str]) -> tuple[Module, LM, Bundle]:
-    """The program (state applied, stores attached) and LM a bundle describes."""
+def read_bundle(artifacts: dict[str, str], *, root: Path) -> tuple[Module, LM, Bundle]:
+    """The program (state applied, stores attached) and LM a bundle describes. Every artifact, and every
+    file under one, must resolve inside `root` (the model's directory): an edited MLmodel or a symbolic
+    link does not make the model read files from elsewhere."""
+    _check_inside(artifacts, root)
     path = Path(artifacts["program"])
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -84,6 +87,16 @@ def read_bundle(artifacts: dict[str, str]) -> tuple[Module, LM, Bundle]:
         if name in bundle.retrievers:
             retrieve.store = VectorStore.load(artifacts[STORE_ARTIFACT])
     return program, LM(**bundle.lm), bundle
+
+
+def _check_inside(artifacts: dict[str, str], root: Path) -> None:
+    root = root.resolve()
+    for name, given in artifacts.items():
+        top = Path(given)
+        for path in (top, *(top.rglob("*") if top.is_dir() else ())):
+            if not path.resolve().is_relative_to(root):
+                raise BundleError(f"artifact {name!r} reaches outside the model directory {root}: {path} is "
+                                  f"{path.resolve()}")
 
 
 def _class_reference(program: Module) -> str:

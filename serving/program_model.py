@@ -5,6 +5,7 @@ parallel through the LM door, one column per output field."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -28,8 +29,12 @@ ERROR_COLUMN = "error"
 
 
 class ProgramModel(PythonModel):
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        """The loaded model's directory: no artifact may be read from outside it."""
+
     def load_context(self, context) -> None:
-        self.program, self.lm, self.bundle = read_bundle(context.artifacts)
+        self.program, self.lm, self.bundle = read_bundle(context.artifacts, root=self.model_dir)
         retrievers = self.program.named_modules(Retrieve)
         self.default_k = retrievers[0][1].k if retrievers else None
         if self.lm.model == LOCAL_MODEL:

@@ -1,0 +1,82 @@
+"""Files sigflow loads cannot run code or read outside their place: a pickle posing as program state or as a
+model's program file is refused without being unpickled, and a model whose artifact points outside its
+directory (an edited MLmodel, a symbolic link) does not load."""
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from pipelines import ScriptedLM, tracking
+from pipelines.programs import Classify
+from pipelines.state import StateError
+from serving.packaging import log_program_model
+
+
+class _Payload:
+    """Unpickling this creates `marker`: proof that the file was unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _pickle_file(path: Path, marker: Path) -> Path:
+    path.write_bytes(pickle.dumps(_Payload(marker)))
+    return path
+
+
+@pytest.fixture
+def model_dir(tmp_path) -> Path:
+    """A classify model logged (answering from a script) and downloaded as a plain directory."""
+    with ScriptedLM(responder=lambda messages: "label: human") as fake, tracking.run("security", {}):
+        info = log_program_model(Classify(), lm=fake.lm())
+    return Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path / "download")))
+
+
+def _edit_artifact_path(model: Path, name: str, new_path: str) -> None:
+    spec = yaml.safe_load((model / "MLmodel").read_text())
+    spec["flavors"]["python_function"]["artifacts"][name]["path"] = new_path
+    (model / "MLmodel").write_text(yaml.safe_dump(spec))
+
+
+def test_a_pickle_as_program_state_is_refused_unopened(tmp_path):
+    marker = tmp_path / "unpickled"
+    with pytest.raises(StateError):
+        Classify().load(_pickle_file(tmp_path / "state.json", marker))
+    assert not marker.exists()
+
+
+def test_the_untouched_model_loads(model_dir):
+    assert mlflow.pyfunc.load_model(str(model_dir)) is not None
+
+
+def test_a_pickle_as_the_models_program_file_is_refused_unopened(model_dir, tmp_path):
+    marker = tmp_path / "unpickled"
+    _pickle_file(model_dir / "artifacts" / "program.json", marker)
+    with pytest.raises(Exception, match="cannot read"):
+        mlflow.pyfunc.load_model(str(model_dir))
+    assert not marker.exists()
+
+
+def test_an_artifact_path_leading_outside_the_model_is_refused(model_dir, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(model_dir / "artifacts" / "program.json", outside / "program.json")
+    _edit_artifact_path(model_dir, "program", "../outside/program.json")
+    with pytest.raises(Exception, match="reaches outside the model directory"):
+        mlflow.pyfunc.load_model(str(model_dir))
+
+
+def test_a_symbolic_link_leading_outside_the_model_is_refused(model_dir, tmp_path):
+    outside = tmp_path / "elsewhere.json"
+    shutil.move(model_dir / "artifacts" / "program.json", outside)
+    os.symlink(outside, model_dir / "artifacts" / "program.json")
+    with pytest.raises(Exception, match="reaches outside the model directory"):
+        mlflow.pyfunc.load_model(str(model_dir))
