@@ -2,12 +2,15 @@
 model's program file is refused without being unpickled, and a model whose artifact points outside its
 directory (an edited MLmodel, a symbolic link) does not load."""
 
+import logging
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -80,3 +83,45 @@ def test_a_symbolic_link_leading_outside_the_model_is_refused(model_dir, tmp_pat
     os.symlink(outside, model_dir / "artifacts" / "program.json")
     with pytest.raises(Exception, match="reaches outside the model directory"):
         mlflow.pyfunc.load_model(str(model_dir))
+
+
+FAKE_KEY = "sk-leakcheck-9f8e7d6c5b4a39281706FAKE"
+
+
+def test_no_api_key_in_any_artifact_log_cache_or_trace(tmp_path, monkeypatch, caplog, capfd):
+    from pipelines import LM
+    from pipelines.runs import evaluate_program
+    from serving.publish import publish
+    from tests.reliability.flaky_provider import FlakyProvider, serving
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    provider = FlakyProvider(lambda messages: "label: human", fault_rates={})
+    with serving(provider):
+        evaluate_program("classify", limit=3, lm=LM("openai/gpt-test", api_base=provider.url, api_key=FAKE_KEY))
+        version = publish(Classify(), lm=LM("openai/gpt-test", api_base=provider.url), name="keyless",
+                          scores={"dataset": "trec", "metric": "accuracy", "score": 0.5, "optimizer": "none"})
+        answers = mlflow.pyfunc.load_model(f"models:/keyless/{version.version}").predict(
+            pd.DataFrame({"question": ["Who wrote Hamlet?"]}))
+    assert list(answers["label"]) == ["human"]
+    assert {entry.authorization for entry in provider.log} == {f"Bearer {FAKE_KEY}"}  # the key was in use
+
+    traces = _traces(minimum=1)  # the served prediction's: a chain, the LM call and the parse
+    assert "CHAT_MODEL" in {span.span_type for trace in traces for span in trace.data.spans}
+    assert FAKE_KEY not in "".join(trace.to_json() for trace in traces)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY.encode() not in path.read_bytes(), f"the API key was written to {path}"
+    printed = capfd.readouterr()
+    assert FAKE_KEY not in caplog.text + printed.out + printed.err
+
+
+def _traces(minimum: int, wait_seconds: float = 60) -> list:
+    """Traces are written asynchronously: poll until `minimum` have arrived."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
+        traces = mlflow.search_traces(locations=experiments, return_type="list")
+        if len(traces) >= minimum or time.monotonic() > deadline:
+            return traces
+        time.sleep(0.5)
