@@ -52,11 +52,11 @@ class DemoPlan:
 
 FULL = DemoPlan(
     "full",
-    classify=ProgramPlan(train=30, val=30, budget_calls=160, search={
-        "num_candidates": 3, "num_trials": 4, "minibatch_size": 10, "val_size": 30, "num_full_evals": 1,
+    classify=ProgramPlan(train=30, val=24, budget_calls=150, search={
+        "num_candidates": 3, "num_trials": 3, "minibatch_size": 8, "val_size": 24, "num_full_evals": 1,
         "max_bootstrapped_demos": 2, "max_labeled_demos": 2}),
-    rag=ProgramPlan(train=35, val=8, budget_calls=40, search={
-        "num_candidates": 3, "num_trials": 2, "minibatch_size": 4, "val_size": 8, "num_full_evals": 1,
+    rag=ProgramPlan(train=35, val=6, budget_calls=40, search={
+        "num_candidates": 3, "num_trials": 2, "minibatch_size": 3, "val_size": 6, "num_full_evals": 1,
         "max_bootstrapped_demos": 1, "max_labeled_demos": 1}),
     extra_passages=None,
 )
