@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import LM, tracking
+from pipelines.cli_commands import MLRUNS
 from pipelines.datasets import Dataset, load_dataset
 from pipelines.datasets.bbc import small_corpus
 from pipelines.modules import Module
@@ -83,8 +84,7 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def run_demo(lm_model: str | None, echo: Echo, *, plan: DemoPlan = FULL, mlruns: Path = Path("mlruns")
-             ) -> DemoResult:
+def run_demo(lm_model: str | None, echo: Echo, *, plan: DemoPlan = FULL, mlruns: Path = MLRUNS) -> DemoResult:
     """The whole story; returns what the closing table shows."""
     started = time.perf_counter()
     tracking.use_local_store(mlruns)
