@@ -37,6 +37,8 @@ class ProgramModel(PythonModel):
         self.program, self.lm, self.bundle = read_bundle(context.artifacts, root=self.model_dir)
         retrievers = self.program.named_modules(Retrieve)
         self.default_k = retrievers[0][1].k if retrievers else None
+        for _, retrieve in retrievers:
+            retrieve.store.embedder.encode(["warm up"])  # loads the embedder now, not on the first request
         if self.lm.model == LOCAL_MODEL:
             from pipelines.lm.local.pool import shared_pool
 
