@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.programs.classify import ClassifyQuestion
+
 README = Path(__file__).parents[1] / "README.md"
 
 
@@ -40,6 +42,12 @@ def test_optimize_section_runs_within_its_budget_and_saves_the_program(tmp_path,
     assert optimizer.best_score_ >= optimizer.baseline_score_
     assert 0 < optimizer.usage_.calls <= 150
     assert (tmp_path / "classify-optimized.json").exists()
+    instructions = optimizer.search_space_.predictors["classify"].instructions
+    # How many proposals are new is up to the model; that they were asked for and none repeats is not.
+    assert instructions[0] == ClassifyQuestion.instructions and len(set(instructions)) == len(instructions)
+    assert optimizer.proposal_usage_.calls >= 3 and optimizer.task_usage_.calls > 0
+    assert [trial.kind for trial in optimizer.trials_][:1] == ["original"] and len(optimizer.trials_) >= 4
+    assert namespace["optimized"].classify.signature.instructions in instructions
 
 
 @pytest.mark.local_lm

@@ -11,11 +11,9 @@ from contextlib import closing
 import optuna
 import pytest
 
-from pipelines import LM, Budget, Example, Predict, ScriptedLM, accuracy, context
-from pipelines.datasets import load_dataset
+from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context
 from pipelines.optimizers import MIPRO
 from pipelines.optimizers.study import StudyMismatch
-from pipelines.programs.classify import Classify, ClassifyQuestion
 
 COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
 EXAMPLES = [Example(id=country, country=country, capital=capital).with_inputs("country")
@@ -216,19 +214,3 @@ def test_objectives_must_start_with_quality_and_name_known_costs(objectives):
 def test_an_unknown_preset_is_refused():
     with pytest.raises(ValueError, match="unknown preset"):
         _mipro(auto="extreme").search_settings()
-
-
-@pytest.mark.local_lm
-def test_a_small_search_with_the_local_model_proposes_scores_and_keeps_the_original():
-    trec = load_dataset("trec")
-    optimizer = MIPRO(accuracy("label"), num_candidates=3, num_trials=3, minibatch_size=5, val_size=10,
-                      num_full_evals=1, max_bootstrapped_demos=2, max_labeled_demos=2, num_threads=2)
-    with context(lm=LM()):
-        compiled = optimizer.compile(Classify(), trec.split("train", 20), trec.split("dev", 10))
-    instructions = optimizer.search_space_.predictors["classify"].instructions
-    # How many proposals are new is up to the model; that they were asked for and none repeats is not.
-    assert instructions[0] == ClassifyQuestion.instructions and len(set(instructions)) == len(instructions)
-    assert optimizer.proposal_usage_.calls >= 3 and optimizer.task_usage_.calls > 0
-    assert optimizer.baseline_score_ is not None and optimizer.best_score_ >= optimizer.baseline_score_
-    assert [trial.kind for trial in optimizer.trials_][:1] == ["original"] and len(optimizer.trials_) >= 4
-    assert compiled.classify.signature.instructions in instructions
