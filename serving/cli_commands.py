@@ -123,15 +123,13 @@ def models(name, as_json) -> None:
 def serve(model, host, port) -> None:
     """Serve registered model NAME (at ALIAS, default champion) with `mlflow models serve`."""
     from pipelines import tracking
-    from serving.endpoint import serve_command, serve_environment
+    from serving.endpoint import serve_command
 
     tracking.use_local_store(MLRUNS)
     name, _, alias = model.partition("@")
     model_uri = f"models:/{name}@{alias or 'champion'}"
     click.echo(f"serving {model_uri} at http://{host}:{port}/invocations (Ctrl-C stops)")
-    command = serve_command(model_uri, host, port)
-    # Become the server, so a signal meant for `sigflow serve` reaches it and no server outlives this command.
-    os.execve(command[0], command, serve_environment())
+    _become(serve_command(model_uri, host, port))
 
 
 @click.command()
@@ -140,11 +138,18 @@ def serve(model, host, port) -> None:
 def ui(host, port) -> None:
     """Browse the runs, trials and registered models in the MLflow UI."""
     from pipelines import tracking
-    from serving.endpoint import serve_environment, ui_command
+    from serving.endpoint import ui_command
 
     tracking.use_local_store(MLRUNS)
     click.echo(f"the MLflow UI at http://{host}:{port} (Ctrl-C stops)")
-    command = ui_command(host, port)
+    _become(ui_command(host, port))
+
+
+def _become(command: list[str]) -> None:
+    """Replace this process by an MLflow server, so a signal meant for the command reaches the server and no
+    server outlives it."""
+    from serving.endpoint import serve_environment
+
     os.execve(command[0], command, serve_environment())
 
 

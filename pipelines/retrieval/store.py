@@ -68,8 +68,9 @@ class VectorStore:
         if not passages:
             raise VectorStoreError("cannot build a vector store from no passages")
         embedder = embedder or shared_embedder()
-        vectors = _cached_embeddings(passages, embedder, corpus_hash(passages), progress)
-        return cls.from_vectors(passages, vectors, embedder=embedder, approximate=approximate)
+        corpus = corpus_hash(passages)
+        vectors = _cached_embeddings(passages, embedder, corpus, progress)
+        return cls._indexed(passages, vectors, embedder, approximate, corpus)
 
     @classmethod
     def from_vectors(cls, passages: Sequence[Passage], vectors: np.ndarray, *, embedder: Embedder | None = None,
@@ -77,8 +78,13 @@ class VectorStore:
         """A store over already-embedded passages (unit vectors, one row per passage)."""
         if len(passages) != len(vectors):
             raise VectorStoreError(f"{len(passages)} passages but {len(vectors)} vectors")
+        return cls._indexed(passages, vectors, embedder or shared_embedder(), approximate, corpus_hash(passages))
+
+    @classmethod
+    def _indexed(cls, passages: Sequence[Passage], vectors: np.ndarray, embedder: Embedder,
+                 approximate: bool | None, corpus: str) -> VectorStore:
         use_hnsw = len(passages) >= APPROXIMATE_FROM if approximate is None else approximate
-        return cls(list(passages), _index(vectors, use_hnsw), embedder or shared_embedder(), corpus_hash(passages))
+        return cls(list(passages), _index(vectors, use_hnsw), embedder, corpus)
 
     def search(self, query: str, k: int = 3) -> list[ScoredPassage]:
         return self.search_batch([query], k)[0]
