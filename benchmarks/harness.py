@@ -10,6 +10,7 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +20,8 @@ HERE = Path(__file__).parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
 PARTIAL_DIR = RESULTS_DIR / "partial"
+QUICK_RESULTS = RESULTS_DIR / "quick.json"
+QUICK_LIMIT_SECONDS = 60
 
 # Name -> module in this package exposing `run(quick: bool) -> dict` and `report(result: dict) -> str`.
 BENCHMARKS = {
@@ -92,28 +95,38 @@ def machine() -> dict[str, Any]:
 
 
 def run(names: list[str], quick: bool) -> list[dict[str, Any]]:
+    """Run the named benchmarks (all when none is named). A full run stores each result and rebuilds
+    RESULTS.md; a quick run stores only how long each took, for the quick-mode table."""
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     results = []
     for name in names or list(BENCHMARKS):
         module = importlib.import_module(BENCHMARKS[name])
-        result = {
-            "benchmark": name,
-            "quick": quick,
-            "date": _now(),
-            "machine": machine(),
-            "result": module.run(quick),
-        }
+        started = time.perf_counter()
+        result = {"benchmark": name, "quick": quick, "date": _now(), "machine": machine(),
+                  "result": module.run(quick)}
+        result["seconds"] = round(time.perf_counter() - started, 1)
         print(module.report(result["result"]), flush=True)
-        if not quick:
-            RESULTS_DIR.mkdir(exist_ok=True)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        if quick:
+            _record_quick_run(name, result)
+        else:
             (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
             shutil.rmtree(PARTIAL_DIR / name, ignore_errors=True)
         results.append(result)
-    if not quick:
-        write_results_md()
+    write_results_md()
     return results
+
+
+def _record_quick_run(name: str, result: dict[str, Any]) -> None:
+    """Keep the quick run's duration beside the others': quick mode is a promise (each under a minute)."""
+    runs = json.loads(QUICK_RESULTS.read_text()) if QUICK_RESULTS.exists() else {}
+    runs[name] = {"seconds": result["seconds"], "date": result["date"], "machine": result["machine"]}
+    QUICK_RESULTS.write_text(json.dumps(dict(sorted(runs.items())), indent=2) + "\n")
+    if result["seconds"] > QUICK_LIMIT_SECONDS:
+        print(f"{name}: the quick run took {result['seconds']:.0f} s, over its {QUICK_LIMIT_SECONDS} s",
+              flush=True)
 
 
 def write_results_md() -> None:
@@ -135,4 +148,17 @@ def write_results_md() -> None:
             f"{hardware['memory_gib']} GiB, Python {hardware['python']}. "
             f"Re-run: `python -m benchmarks run {name}`.", "",
         ]
+    sections += _quick_section()
     RESULTS_MD.write_text("\n".join(sections))
+
+
+def _quick_section() -> list[str]:
+    if not QUICK_RESULTS.exists():
+        return []
+    runs = json.loads(QUICK_RESULTS.read_text())
+    rows = [f"| {name} | {run['seconds']:.0f} | {run['date']} |" for name, run in runs.items()]
+    return ["## Quick mode", "",
+            f"`python -m benchmarks run --quick` runs each benchmark small, to smoke-test it; each should take "
+            f"under {QUICK_LIMIT_SECONDS} s once the data is prepared (the indexes built by `sigflow index build`, "
+            "the embedded model assembled). How long each took when last run:", "",
+            "| benchmark | seconds | run at |", "|---|---:|---|", *rows, ""]

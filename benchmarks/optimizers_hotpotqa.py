@@ -18,6 +18,9 @@ from pipelines.programs.rag import rag_metrics
 
 TRAIN, VAL = 100, 50
 BUDGETS = {"bootstrap": 30, "mipro": 200}
+# Quick mode smoke-tests both optimizers in about a minute: a chain-of-thought answer here takes 10 s or more.
+QUICK_TRAIN, QUICK_VAL = 6, 2
+QUICK_BUDGETS = {"bootstrap": 2, "mipro": 4}
 NUM_THREADS = 4
 
 
@@ -28,8 +31,8 @@ def _scores(program, dev: list) -> dict[str, Any]:
             "lm_calls": result.usage.calls, "parse_failures": result.usage.parse_failures}
 
 
-def _optimize(method: str, program, train: list, dev: list) -> dict[str, Any]:
-    budget = Budget(max_calls=BUDGETS[method])
+def _optimize(method: str, program, train: list, dev: list, budgets: dict[str, int]) -> dict[str, Any]:
+    budget = Budget(max_calls=budgets[method])
     f1 = rag_metrics()["f1"]
     optimizer = (BootstrapFewShot(f1, num_threads=NUM_THREADS, budget=budget) if method == "bootstrap"
                  else MIPRO(f1, auto="light", num_threads=NUM_THREADS, budget=budget))
@@ -39,7 +42,7 @@ def _optimize(method: str, program, train: list, dev: list) -> dict[str, Any]:
             compiled = optimizer.compile(program, train, *([dev] if method == "mipro" else []))
         compile_seconds = time.perf_counter() - started
         after = _scores(compiled, dev)
-    return {"method": method, "budget_calls": BUDGETS[method], "optimizer_calls": usage.total.calls,
+    return {"method": method, "budget_calls": budgets[method], "optimizer_calls": usage.total.calls,
             "stopped_by_budget": optimizer.stopped_by_budget_, "compile_seconds": compile_seconds,
             "after": after, "seconds": time.perf_counter() - started,
             "demos": len(compiled.generate.predict.demos),
@@ -48,12 +51,15 @@ def _optimize(method: str, program, train: list, dev: list) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     dataset = load_dataset("hotpotqa", DATA_DIR)
-    train, dev = dataset.split("train", 20 if quick else TRAIN), dataset.split("dev", 5 if quick else VAL)
+    train = dataset.split("train", QUICK_TRAIN if quick else TRAIN)
+    dev = dataset.split("dev", QUICK_VAL if quick else VAL)
+    budgets = QUICK_BUDGETS if quick else BUDGETS
     program = program_spec("rag").build(dataset)
-    settings = {"train": len(train), "dev": len(dev), "budgets": BUDGETS}
+    settings = {"train": len(train), "dev": len(dev), "budgets": budgets}
     before = checkpointed("optimizers_hotpotqa", "zero-shot", settings, lambda: _baseline(program, dev), quick)
     methods = [checkpointed("optimizers_hotpotqa", method, settings,
-                            lambda method=method: _optimize(method, program, train, dev), quick) for method in BUDGETS]
+                            lambda method=method: _optimize(method, program, train, dev, budgets), quick)
+               for method in budgets]
     return {"train": len(train), "dev": len(dev), "before": before, "methods": methods}
 
 

@@ -21,9 +21,13 @@ NUM_THREADS = 4
 METHODS = ("zero-shot", "labeled", "bootstrap", "mipro")
 # The claim under test (MIPRO against zero-shot) is settled first, the slowest reference last.
 MEASURING_ORDER = ("zero-shot", "mipro", "labeled", "bootstrap")
+# Quick mode smoke-tests every method in under a minute: a few questions and a two-trial search.
+QUICK_SIZES = {"train": 12, "dev": 4, "test": 4}
+QUICK_SEARCH = {"num_candidates": 2, "num_trials": 2, "minibatch_size": 2, "max_bootstrapped_demos": 1,
+                "max_labeled_demos": 1}
 
 
-def _compile(method: str, train: list, dev: list) -> tuple[Any, dict[str, Any]]:
+def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tuple[Any, dict[str, Any]]:
     program = Classify()
     if method == "zero-shot":
         return program, {}
@@ -32,7 +36,7 @@ def _compile(method: str, train: list, dev: list) -> tuple[Any, dict[str, Any]]:
     if method == "bootstrap":
         optimizer = BootstrapFewShot(METRIC, num_threads=NUM_THREADS)
         return optimizer.compile(program, train), {"program_runs": optimizer.attempts_}
-    optimizer = MIPRO(METRIC, auto="light", num_threads=NUM_THREADS)
+    optimizer = MIPRO(METRIC, auto="light", num_threads=NUM_THREADS, **search)
     compiled = optimizer.compile(program, train, dev)
     return compiled, {"program_runs": optimizer.program_runs_, "proposal_calls": optimizer.proposal_usage_.calls,
                       "search_score": optimizer.best_score_, "baseline_search_score": optimizer.baseline_score_,
@@ -40,11 +44,11 @@ def _compile(method: str, train: list, dev: list) -> tuple[Any, dict[str, Any]]:
                       "demos": len(compiled.classify.demos)}
 
 
-def _measure(method: str, train: list, dev: list, test: list) -> dict[str, Any]:
+def _measure(method: str, train: list, dev: list, test: list, search: dict[str, int]) -> dict[str, Any]:
     with fresh_cache_dir(), context(lm=LM()):
         started = time.perf_counter()
         with track_usage() as compile_usage:
-            compiled, details = _compile(method, train, dev)
+            compiled, details = _compile(method, train, dev, search)
         compile_seconds = time.perf_counter() - started
         dev_result = evaluate(compiled, dev, METRIC, num_threads=NUM_THREADS, description=f"{method} on dev")
         test_result = evaluate(compiled, test, METRIC, num_threads=NUM_THREADS, description=f"{method} on test")
@@ -60,13 +64,14 @@ def _measure(method: str, train: list, dev: list, test: list) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     dataset = load_dataset("trec")
-    train = dataset.split("train", 100 if quick else None)
-    dev, test = dataset.split("dev", 20 if quick else None), dataset.split("test", 20 if quick else None)
+    train, dev, test = (dataset.split(split, QUICK_SIZES[split] if quick else None)
+                        for split in ("train", "dev", "test"))
+    search = QUICK_SEARCH if quick else {}
     measured = {}
     sizes = {"train": len(train), "dev": len(dev), "test": len(test)}
     for method in MEASURING_ORDER:
         measured[method] = checkpointed("optimizers_trec", method, sizes,
-                                        lambda method=method: _measure(method, train, dev, test), quick)
+                                        lambda method=method: _measure(method, train, dev, test, search), quick)
         print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "
               f"test {measured[method]['test_accuracy']:.3f}", flush=True)
     return {**sizes, "methods": [measured[method] for method in METHODS]}

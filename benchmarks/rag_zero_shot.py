@@ -12,7 +12,7 @@ from pipelines.runs import evaluate_program
 
 
 def run(quick: bool) -> dict[str, Any]:
-    settings = {"hotpotqa": 5 if quick else 100, "bbc": 5 if quick else None}
+    settings = {"hotpotqa": 2 if quick else 100, "bbc": 2 if quick else None}
     results = {}
     for dataset, limit in settings.items():
         summary = evaluate_program("rag", dataset=dataset, data_dir=DATA_DIR, split="dev", limit=limit,
