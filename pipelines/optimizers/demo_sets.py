@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pipelines.evaluation.metrics import Metric
 from pipelines.modules import Module
 from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.optimizers.search_space import BOOTSTRAPPED_SET
 from pipelines.primitives import Example
 
 
@@ -22,10 +23,10 @@ class DemoSets:
 def propose_demo_sets(program: Module, trainset: Sequence[Example], metric: Metric, *, num_sets: int,
                       max_bootstrapped_demos: int, max_labeled_demos: int, num_threads: int, seed: int
                       ) -> DemoSets:
-    """`num_sets` demo sets per predictor: no demos, labeled examples only, then sets that draw
-    `max_bootstrapped_demos` from one pool of passing runs (twice that size, so sets differ without
-    bootstrapping each apart) and add `max_labeled_demos` labeled examples. A spent budget leaves the sets
-    with the runs that passed so far."""
+    """`num_sets` demo sets per predictor: no demos, labeled examples only, BootstrapFewShot's choice (its
+    first `max_bootstrapped_demos` passing runs and `max_labeled_demos` labeled examples), then sets that draw
+    as many from one pool of passing runs (twice that size, so sets differ without bootstrapping each
+    apart). A spent budget leaves the sets with the runs that passed so far."""
     if num_sets < 1:
         raise ValueError(f"num_sets must be at least 1, got {num_sets}")
     rng = random.Random(seed)
@@ -45,11 +46,18 @@ def propose_demo_sets(program: Module, trainset: Sequence[Example], metric: Metr
 
 def _sets_for(pool: list[Example], trainset: list[Example], rng: random.Random, num_sets: int,
               max_bootstrapped: int, max_labeled: int) -> list[list[Example]]:
+    """No demos; labeled only; BootstrapFewShot's choice (the first passing runs); then random draws."""
     sets: list[list[Example]] = [[], rng.sample(trainset, min(max_labeled, len(trainset)))][:num_sets]
+    if num_sets > BOOTSTRAPPED_SET:
+        sets.append(_with_labeled(pool[:max_bootstrapped], trainset, rng, max_labeled))
     for _ in range(num_sets - len(sets)):
-        chosen = rng.sample(pool, min(max_bootstrapped, len(pool)))
-        # A bootstrapped demo carries the example's own inputs, so compare on those to avoid showing it twice.
-        shown = [demo.inputs() for demo in chosen]
-        rest = [example for example in trainset if example.inputs() not in shown]
-        sets.append(chosen + rng.sample(rest, min(max_labeled, len(rest))))
+        sets.append(_with_labeled(rng.sample(pool, min(max_bootstrapped, len(pool))), trainset, rng, max_labeled))
     return sets
+
+
+def _with_labeled(chosen: list[Example], trainset: list[Example], rng: random.Random,
+                  max_labeled: int) -> list[Example]:
+    # A bootstrapped demo carries the example's own inputs, so compare on those to avoid showing it twice.
+    shown = [demo.inputs() for demo in chosen]
+    rest = [example for example in trainset if example.inputs() not in shown]
+    return chosen + rng.sample(rest, min(max_labeled, len(rest)))

@@ -1,8 +1,9 @@
 """How much an instruction-and-demo search does: presets `light`, `medium`, `heavy`, and what each costs.
 
 `light` is sized for one predictor to stay under half the program runs of DSPy's MIPROv2 `auto="light"`
-(about 670 with a 200-example validation set): validation is capped at 100 examples, trials score 10-example
-minibatches, and only the most promising combination besides the original is scored on all of them."""
+(about 670 with a 200-example validation set): validation is capped at 80 examples, ten trials score
+8-example minibatches, and only the most promising combination besides the two anchors (the original
+program, and BootstrapFewShot's demos) is scored on all of them."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from typing import Any
 class SearchSettings:
     num_candidates: int = 6
     """Instructions, and demo sets, per predictor (the original instruction and no demos included)."""
-    num_trials: int = 12
+    num_trials: int = 10
     """Minibatch trials chosen by the sampler."""
-    minibatch_size: int = 10
-    val_size: int | None = 100
+    minibatch_size: int = 8
+    val_size: int | None = 80
     """Validation examples used at most (a seeded sample); None: all."""
     num_full_evals: int = 1
-    """Promising combinations scored on the whole validation set, besides the original program."""
+    """Promising combinations scored on the whole validation set, besides the anchors."""
     max_bootstrapped_demos: int = 4
     max_labeled_demos: int = 4
 
@@ -85,6 +86,7 @@ def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, 
     bootstrap_runs = min(train_size, bootstrap_runs_for(2 * settings.max_bootstrapped_demos)) if bootstrapping else 0
     proposals = 1 + num_predictors * (settings.num_candidates - 1) if settings.num_candidates > 1 else 0
     minibatch = min(settings.minibatch_size, val)
+    anchors = 2 if settings.num_candidates > 2 else 1  # the original, and BootstrapFewShot's demos
     # A combination worth a full evaluation has been scored on at least one minibatch already.
-    validation = val + settings.num_full_evals * (val - minibatch) + settings.num_trials * minibatch
+    validation = anchors * val + settings.num_full_evals * (val - minibatch) + settings.num_trials * minibatch
     return CallEstimate(bootstrap_runs, proposals, validation, num_predictors)

@@ -1,7 +1,8 @@
 """The trial loop of the instruction-and-demo search, on an Optuna study with ask and tell.
 
-Order of work: the original program on the whole validation set; then `num_trials` sampler-chosen
-combinations, each scored on the next minibatch it has not seen (a combination chosen again is scored on
+Order of work: the anchors on the whole validation set (the original program, then its instructions with
+the demos BootstrapFewShot would give it), so the search never returns less than either; then `num_trials`
+sampler-chosen combinations, each scored on the next minibatch it has not seen (a combination chosen again is scored on
 new examples, never the same ones twice); and, spread over the search, full evaluations of the most
 promising combination so far. Every trial is stored with its per-example scores, so a resumed search
 rebuilds its state from the study and only does what is left."""
@@ -29,7 +30,7 @@ from pipelines.optimizers.scorebook import ExampleCost, ScoreBook
 from pipelines.optimizers.search_space import Combination, SearchSpace, combination_key
 from pipelines.optimizers.study import finished_trials
 
-ORIGINAL, MINIBATCH, REPEAT, FULL = "original", "minibatch", "repeat", "full"
+ORIGINAL, BOOTSTRAPPED, MINIBATCH, REPEAT, FULL = "original", "bootstrapped", "minibatch", "repeat", "full"
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class SearchState:
     settings: SearchSettings
     costs: tuple[str, ...]
     num_threads: int
-    original_done: bool = False
+    anchors_done: set[str] = field(default_factory=set)
     search_trials: int = 0
     full_evals: int = 0
     budget_limited: bool = False
@@ -97,12 +98,15 @@ class Search:
 
     def run(self) -> None:
         state, settings = self.state, self.state.settings
-        total = 1 + settings.num_trials + settings.num_full_evals
-        done = int(state.original_done) + state.search_trials + state.full_evals
+        anchors = self._anchors()
+        total = len(anchors) + settings.num_trials + settings.num_full_evals
+        done = len(state.anchors_done) + state.search_trials + state.full_evals
         with tqdm(total=total, initial=done, desc="search trials", unit="trial") as progress:
-            if not state.original_done:
-                self._trial(ORIGINAL, state.space.original)
-                state.original_done = True
+            for kind, combination in anchors.items():
+                if kind in state.anchors_done or (kind != ORIGINAL and not self._affordable(anchor=True)):
+                    continue
+                self._trial(kind, combination)
+                state.anchors_done.add(kind)
                 progress.update(1)
             while state.search_trials < settings.num_trials and self._affordable():
                 self._trial(MINIBATCH, None)
@@ -113,13 +117,22 @@ class Search:
             while state.full_evals < settings.num_full_evals and self._full_evaluation():
                 progress.update(1)
 
-    def _affordable(self) -> bool:
-        """Whether the active budgets can pay for one more minibatch and still for the full evaluations owed,
-        at the calls and tokens per example seen so far. A search short of budget stops sampling early
-        rather than end without a fully scored candidate."""
+    def _anchors(self) -> dict[str, Combination]:
+        """Combinations scored on every validation example before the sampler starts."""
+        anchors = {ORIGINAL: self.state.space.original}
+        if self.state.space.bootstrapped is not None:
+            anchors[BOOTSTRAPPED] = self.state.space.bootstrapped
+        return anchors
+
+    def _affordable(self, anchor: bool = False) -> bool:
+        """Whether the active budgets can pay for one more minibatch (or anchor) and still for the full
+        evaluations owed, at the calls and tokens per example seen so far. A search short of budget stops
+        early rather than end without a fully scored candidate."""
         state, settings = self.state, self.state.settings
         owed = settings.num_full_evals - state.full_evals
-        examples = settings.minibatch_size + owed * max(0, len(state.book.valset) - settings.minibatch_size)
+        validation = len(state.book.valset)
+        next_step = validation if anchor else settings.minibatch_size
+        examples = next_step + owed * max(0, validation - settings.minibatch_size)
         if state.examples_run:
             calls = state.task_usage.calls / state.examples_run * examples
             tokens = state.task_usage.total_tokens / state.examples_run * examples
@@ -130,8 +143,8 @@ class Search:
                          for budget in active_budgets())
         if not affordable:
             state.budget_limited = True
-            log.warning("the budget cannot pay for more trials and the full evaluations owed; stopping the "
-                        "minibatch trials at %d of %d", state.search_trials, settings.num_trials)
+            log.warning("the budget cannot pay for more trials and the full evaluations owed; stopping at "
+                        "%d of %d minibatch trials", state.search_trials, settings.num_trials)
         return affordable
 
     def _full_evaluation(self) -> bool:
@@ -200,7 +213,8 @@ class Search:
             state.book.restore(combination, {example_id: ExampleCost(*cost)
                                              for example_id, cost in trial.user_attrs.get("scored", {}).items()})
             kind = trial.user_attrs.get("kind")
-            state.original_done |= kind == ORIGINAL
+            if kind in (ORIGINAL, BOOTSTRAPPED):
+                state.anchors_done.add(kind)
             state.search_trials += kind in (MINIBATCH, REPEAT)
             state.full_evals += kind == FULL
 

@@ -16,9 +16,13 @@ Combination = tuple[tuple[int, int], ...]
 """(instruction index, demo-set index) per predictor, in the program's predictor order."""
 
 
+BOOTSTRAPPED_SET = 2
+"""The demo set BootstrapFewShot would give a predictor: its first passing runs, then labeled examples."""
+
+
 @dataclass(frozen=True)
 class PredictorCandidates:
-    """Instruction 0 is the predictor's own; demo set 0 is no demos."""
+    """Instruction 0 is the predictor's own; demo set 0 is no demos, 1 labeled only, 2 BootstrapFewShot's."""
 
     instructions: list[str]
     demo_sets: list[list[Example]]
@@ -35,6 +39,13 @@ class SearchSpace:
     @property
     def original(self) -> Combination:
         return tuple((0, 0) for _ in self.predictors)
+
+    @property
+    def bootstrapped(self) -> Combination | None:
+        """The original instructions with BootstrapFewShot's demos, when every predictor has such a set."""
+        if any(len(candidates.demo_sets) <= BOOTSTRAPPED_SET for candidates in self.predictors.values()):
+            return None
+        return tuple((0, BOOTSTRAPPED_SET) for _ in self.predictors)
 
     def parameter_names(self, name: str) -> tuple[str, str]:
         return f"{name}.instruction", f"{name}.demos"

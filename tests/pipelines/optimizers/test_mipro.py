@@ -1,6 +1,7 @@
 """The MIPRO-style search with a scripted LM: candidates, minibatches, budget, resume and the final choice."""
 
 import itertools
+import random
 import signal
 import sqlite3
 import subprocess
@@ -74,12 +75,41 @@ def test_demo_sets_are_none_labeled_then_bootstrapped_from_passing_runs():
         assert [int(demo.country[7:]) % 4 for demo in demos[:2]] == [0, 0]
 
 
+def test_the_third_demo_set_is_what_bootstrapfewshot_picks_first_passing_runs_then_labeled():
+    optimizer = _mipro()
+    _compile(optimizer)
+    shuffled = list(TRAIN)
+    random.Random(0).shuffle(shuffled)
+    first_passing = [example.country for example in shuffled if int(example.country[7:]) % 4 == 0][:2]
+    demos = optimizer.search_space_.predictors["self"].demo_sets[2]
+    assert [demo.country for demo in demos[:2]] == first_passing and len(demos) == 3
+    assert demos[2].country not in first_passing
+
+
+def test_bootstrapfewshots_demos_are_scored_in_full_and_the_search_returns_no_less():
+    optimizer = _mipro(num_trials=0)  # only the anchors: the original program and BootstrapFewShot's demos
+    compiled, _ = _compile(optimizer)
+    original, bootstrapped = optimizer.trials_
+    assert (original.kind, bootstrapped.kind) == ("original", "bootstrapped")
+    assert bootstrapped.combination == "0.2" and bootstrapped.full and bootstrapped.seen == 12
+    assert bootstrapped.score > original.score  # demos help the scripted model
+    assert optimizer.best_score_ == bootstrapped.score
+    assert compiled.demos == optimizer.search_space_.predictors["self"].demo_sets[2]
+
+
+def test_without_bootstrapped_sets_the_original_is_the_only_anchor():
+    optimizer = _mipro(num_candidates=2, num_trials=2)
+    _compile(optimizer)
+    assert [trial.kind for trial in optimizer.trials_].count("bootstrapped") == 0
+    assert optimizer.trials_[0].kind == "original"
+
+
 def test_search_finds_a_better_program_and_scores_it_on_the_whole_validation_set():
     optimizer = _mipro(num_trials=10, num_full_evals=2, val_size=None)
     compiled, _ = _compile(optimizer)
     assert 0.0 < optimizer.baseline_score_ < 0.5
     assert optimizer.best_score_ >= 0.5
-    full = [trial for trial in optimizer.trials_ if trial.kind in ("original", "full")]
+    full = [trial for trial in optimizer.trials_ if trial.kind in ("original", "bootstrapped", "full")]
     assert all(trial.full and trial.seen == len(VAL) for trial in full)
     assert compiled.signature.instructions == GOOD_INSTRUCTION or compiled.demos
 
