@@ -37,6 +37,7 @@ BENCHMARKS = {
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",
     "vector_store_scale": "benchmarks.vector_store_scale",
+    "embedding_batch_size": "benchmarks.embedding_batch_size",
 }
 
 

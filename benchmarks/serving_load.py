@@ -1,7 +1,9 @@
 """`classify` served by `mlflow models serve` on loopback (one worker, the embedded model): 4 concurrent
 clients send 40 single-question requests (TREC dev questions), first with an empty LM cache (cold: every
 request is LM work), then again (warm: every answer a cache hit). Latency p50 and p99, requests per second,
-failed requests; and the endpoint's overhead, the warm p50 over the same cached calls made in process."""
+failed requests. Then where a warm request's time goes, each stage's p50 over the same questions sent one
+at a time: the program called in process, the PyFunc model's `predict` in process (DataFrame in and out,
+schema checks) with MLflow tracing off and on, one HTTP client, and the 4 concurrent clients above."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import mlflow
+import pandas as pd
 import requests
 
 from pipelines import LM, ParseError, context
@@ -25,6 +30,11 @@ from serving.publish import publish
 from serving.registry import promote
 
 CLIENTS = 4
+MODEL_URI = "models:/classify-benchmark@champion"
+STAGES = (("program", "the program called in process (LM cache hit)", ""),
+          ("predict_untraced", "PyFunc `predict` in process, tracing off", "DataFrame in and out, schema checks"),
+          ("predict_traced", "PyFunc `predict` in process, tracing on", "the request's trace"),
+          ("http_one_client", "HTTP, one client", "HTTP, JSON, the server"))
 
 
 def _burst(url: str, questions: list[str]) -> dict[str, Any]:
@@ -44,15 +54,39 @@ def _burst(url: str, questions: list[str]) -> dict[str, Any]:
             "requests_per_second": len(results) / seconds}
 
 
-def _in_process_p50(questions: list[str]) -> float:
-    program, latencies = Classify(), []
-    with context(lm=LM()):
-        for question in questions:
-            started = time.perf_counter()
-            with contextlib.suppress(ParseError):  # the served model answers these with an `error` column
-                program(question=question)
-            latencies.append(time.perf_counter() - started)
+def _p50_ms(call: Callable[[str], Any], questions: list[str]) -> float:
+    latencies = []
+    for question in questions:
+        started = time.perf_counter()
+        call(question)
+        latencies.append(time.perf_counter() - started)
     return 1000 * statistics.median(latencies)
+
+
+def _program_call(question: str) -> None:
+    with contextlib.suppress(ParseError):  # the served model answers these with an `error` column
+        Classify()(question=question)
+
+
+def _stages(model_uri: str, invocations: str, questions: list[str]) -> dict[str, float]:
+    """Each stage of a warm request alone, cheapest first: the difference between two is what one adds."""
+    with context(lm=LM()):
+        program = _p50_ms(_program_call, questions)
+    model = mlflow.pyfunc.load_model(model_uri)
+
+    def predict(question: str) -> None:
+        model.predict(pd.DataFrame({"question": [question]}))
+
+    mlflow.tracing.disable()
+    try:
+        untraced = _p50_ms(predict, questions)
+    finally:
+        mlflow.tracing.enable()
+    traced = _p50_ms(predict, questions)
+    mlflow.flush_trace_async_logging()  # traces are written on a thread; the store is deleted after
+    http = _p50_ms(lambda question: requests.post(invocations, timeout=600, json={
+        "dataframe_records": [{"question": question}]}).raise_for_status(), questions)
+    return {"program": program, "predict_untraced": untraced, "predict_traced": traced, "http_one_client": http}
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -64,12 +98,11 @@ def run(quick: bool) -> dict[str, Any]:
         version = publish(Classify(), lm=LM(), name="classify-benchmark",
                           scores={"dataset": "trec", "metric": "accuracy", "score": 0.0, "optimizer": "none"})
         promote("classify-benchmark", version.version)
-        with running_server("models:/classify-benchmark@champion") as server:
+        with running_server(MODEL_URI) as server:
             cold = _burst(server.invocations, questions)
             warm = _burst(server.invocations, questions)
-        in_process = _in_process_p50(questions)
-    return {"clients": CLIENTS, "cold": cold, "warm": warm, "in_process_warm_p50_ms": in_process,
-            "endpoint_overhead_ms": warm["p50_ms"] - in_process}
+            stages = _stages(MODEL_URI, server.invocations, questions)
+    return {"clients": CLIENTS, "cold": cold, "warm": warm, "warm_stages_p50_ms": stages}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -79,6 +112,20 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join([
         f"{result['clients']} concurrent clients, one question per request.", "",
         "| cache | requests | failed | p50 ms | p99 ms | requests/s |", "|---|---:|---:|---:|---:|---:|", *rows, "",
-        f"The same cached calls in process take {result['in_process_warm_p50_ms']:.1f} ms (p50): the endpoint "
-        f"adds {result['endpoint_overhead_ms']:.0f} ms per request (HTTP, JSON, DataFrame, schema checks).",
+        *_stage_table(result),
     ])
+
+
+def _stage_table(result: dict[str, Any]) -> list[str]:
+    stages = result.get("warm_stages_p50_ms")
+    if stages is None:  # stored before the stages were measured
+        return []
+    rows, previous = [], 0.0
+    for key, stage, adds in STAGES:
+        rows.append(f"| {stage} | {stages[key]:.1f} | {stages[key] - previous:+.1f} | {adds} |")
+        previous = stages[key]
+    concurrent = result["warm"]["p50_ms"]
+    rows.append(f"| HTTP, {result['clients']} concurrent clients | {concurrent:.1f} | {concurrent - previous:+.1f} | "
+                "waiting for the one worker |")
+    return ["Where a warm request's time goes (p50 of each stage alone, questions sent one at a time):", "",
+            "| stage | p50 ms | over the stage above | what it adds |", "|---|---:|---:|---|", *rows]
