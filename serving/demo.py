@@ -57,7 +57,7 @@ FULL = DemoPlan(
         "num_candidates": 3, "num_trials": 3, "minibatch_size": 8, "val_size": 24, "num_full_evals": 1,
         "max_bootstrapped_demos": 2, "max_labeled_demos": 2}),
     rag=ProgramPlan(train=35, val=6, budget_calls=40, search={
-        "num_candidates": 3, "num_trials": 2, "minibatch_size": 3, "val_size": 6, "num_full_evals": 1,
+        "num_candidates": 3, "num_trials": 1, "minibatch_size": 3, "val_size": 6, "num_full_evals": 1,
         "max_bootstrapped_demos": 1, "max_labeled_demos": 1}),
     extra_passages=None,
 )
