@@ -1,6 +1,8 @@
 """`sigflow demo` run twice as a newcomer would after `make setup`: nothing cached (no LM replies, no
 embeddings, no index, the embedded model not yet assembled), a fresh MLflow store; then again, from the
-caches. Wall time of each run and of its steps, the scores it reports, and its LM calls."""
+caches. Wall time of each run and of its steps, the scores it reports, and its LM calls. The quick mode runs
+`sigflow demo --quick` twice: the one quick run over a minute (about five), as the demo cannot be smaller
+than indexing, optimizing two programs, publishing them and serving one."""
 
 from __future__ import annotations
 
