@@ -42,7 +42,12 @@ class Proposals:
 def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets: Mapping[str, list[list[Example]]],
                          *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
     """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
-    or a call the budget refuses, is one fewer candidate, not an error."""
+    or a call the budget refuses, is one fewer candidate, not an error. With one candidate nothing is
+    proposed and no call is made, the data summary included."""
+    instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
+                                          for name, predictor in program.named_predictors()}
+    if num_candidates < 2:
+        return Proposals(instructions, dataset_summary="", failed=0)
     rng = random.Random(seed)
     summary = _summarize(trainset, lm, rng, seed)
     description = describe_program(program)
@@ -57,8 +62,6 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
         return _ask(lm, PROPOSE, inputs, rollout_id=f"propose:{seed}:{name}:{index}", field="instruction")
 
     written = parallel_map(propose, jobs, num_threads=num_threads, description="proposing instructions")
-    instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
-                                          for name, predictor in program.named_predictors()}
     for (name, *_), text in zip(jobs, written, strict=False):
         cleaned = _clean(text)
         if cleaned in instructions[name]:

@@ -65,6 +65,14 @@ def test_the_original_instruction_is_kept_beside_the_proposals():
     assert optimizer.proposal_usage_.calls == 4  # one summary, three proposals
 
 
+def test_one_candidate_searches_the_original_instruction_without_a_proposal_call():
+    optimizer = _mipro(num_candidates=1)
+    _compile(optimizer)
+    assert optimizer.search_space_.predictors["self"].instructions == [
+        Predict("country -> capital").signature.instructions]
+    assert optimizer.proposal_usage_.calls == optimizer.estimate_.proposal_calls == 0
+
+
 def test_demo_sets_are_none_labeled_then_bootstrapped_from_passing_runs():
     optimizer = _mipro()
     _compile(optimizer)
