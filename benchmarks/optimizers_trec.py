@@ -22,9 +22,11 @@ NUM_THREADS = 4
 METHODS = ("zero-shot", "labeled", "bootstrap", "mipro")
 # The claim under test (MIPRO against zero-shot) is settled first, the slowest reference last.
 MEASURING_ORDER = ("zero-shot", "mipro", "labeled", "bootstrap")
-# Quick mode smoke-tests every method in under a minute: a few questions and a two-trial search.
-QUICK_SIZES = {"train": 12, "dev": 4, "test": 4}
-QUICK_SEARCH = {"num_candidates": 2, "num_trials": 2, "minibatch_size": 2, "max_bootstrapped_demos": 1,
+# Quick mode smoke-tests every method in under a minute: a few questions, one demo of each kind, a one-trial
+# search over the original instruction (proposals cost 10-15 s a call here; the tests cover the proposer). The
+# demo counts in the search settings hold for every method.
+QUICK_SIZES = {"train": 6, "dev": 2, "test": 2}
+QUICK_SEARCH = {"num_candidates": 1, "num_trials": 1, "minibatch_size": 2, "max_bootstrapped_demos": 1,
                 "max_labeled_demos": 1}
 
 
@@ -32,10 +34,11 @@ def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tup
     program = Classify()
     if method == "zero-shot":
         return program, {}
+    demos = {name: search.get(name, 4) for name in ("max_bootstrapped_demos", "max_labeled_demos")}
     if method == "labeled":
-        return LabeledFewShot(k=4).compile(program, train), {}
+        return LabeledFewShot(k=demos["max_labeled_demos"]).compile(program, train), {}
     if method == "bootstrap":
-        optimizer = BootstrapFewShot(METRIC, num_threads=NUM_THREADS)
+        optimizer = BootstrapFewShot(METRIC, num_threads=NUM_THREADS, **demos)
         return optimizer.compile(program, train), {"program_runs": optimizer.attempts_}
     optimizer = MIPRO(METRIC, auto="light", num_threads=NUM_THREADS, **search)
     compiled = optimizer.compile(program, train, dev)
