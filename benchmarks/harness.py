@@ -38,6 +38,7 @@ BENCHMARKS = {
     "sigflow_demo": "benchmarks.sigflow_demo",
     "vector_store_scale": "benchmarks.vector_store_scale",
     "embedding_batch_size": "benchmarks.embedding_batch_size",
+    "dspy_mipro_trec": "benchmarks.dspy_mipro_trec",  # last: it needs the optional DSPy install
 }
 
 

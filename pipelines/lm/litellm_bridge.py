@@ -22,7 +22,7 @@ _import_lock = threading.Lock()
 
 def complete(model: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> Completion:
     """One litellm completion (litellm's own retries off: the door retries)."""
-    litellm = _load_litellm()
+    litellm = load_litellm()
     try:
         response = litellm.completion(model=model, messages=messages, num_retries=0, **params)
     except Exception as error:
@@ -76,7 +76,7 @@ def map_error(error: Exception, model: str) -> errors.LMError:
     typed = _typed_error_in_chain(error)
     if typed is not None:
         return typed
-    litellm = _load_litellm()
+    litellm = load_litellm()
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     if "LLM Provider NOT provided" in message:
         return errors.LMNotFound(f"no provider for this model string: {message}", model=model)
@@ -99,8 +99,9 @@ def _typed_error_in_chain(error: BaseException | None) -> errors.LMError | None:
     return None
 
 
-def _load_litellm():
-    """Import litellm once, offline-safe, with the local provider registered."""
+def load_litellm():
+    """litellm, imported once, offline-safe, with the local provider registered: also for other litellm
+    users in the process (the DSPy reference benchmark)."""
     global _litellm
     with _import_lock:
         if _litellm is None:

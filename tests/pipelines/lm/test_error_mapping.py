@@ -4,9 +4,9 @@ import httpx
 import pytest
 
 from pipelines.lm import errors
-from pipelines.lm.litellm_bridge import _load_litellm, map_error
+from pipelines.lm.litellm_bridge import load_litellm, map_error
 
-litellm = _load_litellm()
+litellm = load_litellm()
 _response = httpx.Response(500, request=httpx.Request("POST", "http://127.0.0.1"))
 
 

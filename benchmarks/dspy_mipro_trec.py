@@ -1,0 +1,116 @@
+"""The reference for `optimizers_trec`: DSPy's own MIPROv2 `auto="light"` on the same task and model. The
+same declaration (instruction, typed label, label guide), the embedded model through the same litellm
+provider, compiled on `train` with dev as its validation set (DSPy light draws 100 of it), then scored on
+dev (300) and test (500) like sigflow's methods. DSPy's LM cache is off, so every call is real; program runs
+are counted where the program runs, LM calls by callbacks on the task and proposal LMs (DSPy's copies of an
+LM keep its callbacks), tokens from DSPy's global history.
+
+DSPy is not a dependency of sigflow: `pip install -e '.[reference]'` before running this benchmark."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+from pipelines.datasets import load_dataset
+from pipelines.lm.litellm_bridge import load_litellm
+from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestion
+from pipelines.settings import LOCAL_MODEL
+
+NUM_THREADS = 4  # as in optimizers_trec
+MAX_TOKENS = 1000  # sigflow's default for a call
+QUICK_SIZES = {"train": 6, "dev": 2, "test": 2}
+# Quick mode smoke-tests the script: two candidates, one trial on the whole (two-question) validation set, and
+# proposals that read neither the data nor the program's code. It still takes about 80 s: DSPy's three
+# proposal calls write long replies.
+QUICK_OPTIMIZER = {"auto": None, "num_candidates": 2}
+QUICK_COMPILE = {"num_trials": 1, "minibatch": False, "max_bootstrapped_demos": 1, "max_labeled_demos": 1,
+                 "data_aware_proposer": False, "program_aware_proposer": False}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    try:
+        import dspy
+    except ImportError as error:
+        raise SystemExit("dspy_mipro_trec needs DSPy: pip install -e '.[reference]'") from error
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    load_litellm()  # registers the embedded model's provider with litellm, which DSPy calls
+    dataset = load_dataset("trec")
+    train, dev, test = ([dspy.Example(question=example["question"], label=example["label"]).with_inputs("question")
+                         for example in dataset.split(split, QUICK_SIZES[split] if quick else None)]
+                        for split in ("train", "dev", "test"))
+    task_calls, proposal_calls = _call_counter(dspy), _call_counter(dspy)
+    task_lm, prompt_lm = (dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=MAX_TOKENS,
+                                  callbacks=[counter]) for counter in (task_calls, proposal_calls))
+    # An unreadable reply scores 0, as in sigflow, instead of ending the run after DSPy's default 10 errors.
+    dspy.configure(lm=task_lm, max_errors=len(train) + len(dev) + len(test))
+    runs = itertools.count()
+    program = _program(dspy, runs)
+    optimizer = dspy.MIPROv2(_metric, prompt_model=prompt_lm, task_model=task_lm, num_threads=NUM_THREADS,
+                             **(QUICK_OPTIMIZER if quick else {"auto": "light"}))
+    started = time.perf_counter()
+    compiled = optimizer.compile(program, trainset=train, valset=dev, **(QUICK_COMPILE if quick else {}))
+    compile_seconds = time.perf_counter() - started
+    program_runs, compile_calls = next(runs), {"task": next(task_calls.calls), "proposal": next(proposal_calls.calls)}
+    compile_tokens = sum((entry.get("usage") or {}).get("total_tokens", 0) for entry in GLOBAL_HISTORY)
+    scores = {split: _score(dspy, compiled, examples) for split, examples in (("dev", dev), ("test", test))}
+    predictor = compiled.predictors()[0]
+    return {"dspy": dspy.__version__, "train": len(train), "dev": len(dev), "test": len(test),
+            "dev_accuracy": scores["dev"], "test_accuracy": scores["test"], "program_runs": program_runs,
+            "compile_task_calls": compile_calls["task"], "compile_proposal_calls": compile_calls["proposal"],
+            "compile_tokens": compile_tokens, "compile_seconds": compile_seconds,
+            "demos": len(predictor.demos), "instruction": predictor.signature.instructions}
+
+
+def _program(dspy, runs: itertools.count):
+    class DspyClassifyQuestion(dspy.Signature):
+        __doc__ = ClassifyQuestion.instructions
+        question: str = dspy.InputField()
+        label: AnswerType = dspy.OutputField(desc=LABEL_GUIDE)
+
+    class Classify(dspy.Module):
+        def __init__(self):
+            super().__init__()
+            self.classify = dspy.Predict(DspyClassifyQuestion)
+
+        def forward(self, question: str):
+            next(runs)  # a counter shared by every copy DSPy makes of the program
+            return self.classify(question=question)
+
+    return Classify()
+
+
+def _metric(example, prediction, trace=None) -> bool:
+    return example.label == getattr(prediction, "label", None)
+
+
+def _call_counter(dspy):
+    class CallCounter(dspy.utils.callback.BaseCallback):
+        def __init__(self):
+            self.calls = itertools.count()  # next() is atomic, and DSPy calls from several threads
+
+        def on_lm_start(self, call_id, instance, inputs):
+            next(self.calls)
+
+    return CallCounter()
+
+
+def _score(dspy, program, examples: list) -> float:
+    evaluate = dspy.Evaluate(devset=examples, metric=_metric, num_threads=NUM_THREADS, display_progress=False)
+    return evaluate(program).score / 100
+
+
+def report(result: dict[str, Any]) -> str:
+    return "\n".join([
+        f"DSPy {result['dspy']}; train {result['train']}, dev {result['dev']}, test {result['test']}.", "",
+        "| optimizer | dev accuracy | test accuracy | program runs | optimizer task calls | proposal calls | "
+        "optimizer tokens | optimizer seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| DSPy MIPROv2 light | {result['dev_accuracy']:.3f} | {result['test_accuracy']:.3f} | "
+        f"{result['program_runs']} | {result['compile_task_calls']} | {result['compile_proposal_calls']} | "
+        f"{result['compile_tokens']} | {result['compile_seconds']:.0f} |", "",
+        f"It chose {result['demos']} demos and the instruction: \"{result['instruction']}\". Compare with "
+        "sigflow's MIPRO light in `optimizers_trec`.",
+    ])
