@@ -28,8 +28,8 @@ class StudyMismatch(ValueError):
 def open_study(path: Path | None, *, directions: list[str], seed: int, startup_trials: int, resume: bool,
                inputs: dict[str, Any]) -> optuna.Study:
     """A new study, or with `resume` the one at `path`, checked against `inputs` (a search killed before it
-    saved one starts afresh). Trials a killed process left running are marked failed: their calls are in the
-    LM cache, and a new trial takes their place."""
+    saved one starts afresh). Trials a killed process left running or queued are marked failed: their calls
+    are in the LM cache, and a new trial takes their place."""
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials)
     storage = study_storage(path)
     exists = path is not None and path.exists() and STUDY_NAME in _study_names(storage)
@@ -87,6 +87,12 @@ def _check_inputs(study: optuna.Study, inputs: dict[str, Any], path: Path | None
 
 
 def _fail_stale_trials(study: optuna.Study) -> None:
+    """Also the trials a killed search queued but never started (a fixed combination is enqueued, then
+    asked for): left waiting, the next ask would hand out their combination in place of the sampler's."""
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)
         log.info("trial %d was left running by an interrupted search; marked failed", trial.number)
+    for _ in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        number = study.ask().number  # the oldest waiting trial, now running
+        study.tell(number, state=TrialState.FAIL)
+        log.info("trial %d was left queued by an interrupted search; marked failed", number)

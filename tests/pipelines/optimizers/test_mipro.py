@@ -14,7 +14,7 @@ import pytest
 
 from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context
 from pipelines.optimizers import MIPRO
-from pipelines.optimizers.study import StudyMismatch
+from pipelines.optimizers.study import StudyMismatch, open_study
 
 COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
 EXAMPLES = [Example(id=country, country=country, capital=capital).with_inputs("country")
@@ -179,6 +179,18 @@ def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_pat
             ((trial.number, trial.score) for trial in resumed.trials_) if number in before} == before
     assert sum(trial.kind in ("minibatch", "repeat") for trial in resumed.trials_) == 6
     assert resumed.proposal_usage_.calls == 0  # the candidates came from the study
+
+
+def test_resume_fails_the_trials_a_killed_search_left_running_or_queued(tmp_path):
+    path = tmp_path / "study.db"
+    settings = {"directions": ["maximize"], "seed": 0, "startup_trials": 1, "inputs": {"program": "p"}}
+    study = open_study(path, resume=False, **settings)
+    study.enqueue_trial({"instruction": 1})
+    study.enqueue_trial({"instruction": 2})
+    study.ask()  # killed while the first ran, with the second queued
+    resumed = open_study(path, resume=True, **settings)
+    assert {trial.state for trial in resumed.trials} == {optuna.trial.TrialState.FAIL}
+    assert len(resumed.trials) == 2
 
 
 def _count_finished(path) -> int:
