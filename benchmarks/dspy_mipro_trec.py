@@ -13,6 +13,7 @@ import itertools
 import time
 from typing import Any
 
+from benchmarks.harness import checkpointed
 from pipelines.datasets import load_dataset
 from pipelines.lm.litellm_bridge import load_litellm
 from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestion
@@ -34,34 +35,49 @@ def run(quick: bool) -> dict[str, Any]:
         import dspy
     except ImportError as error:
         raise SystemExit("dspy_mipro_trec needs DSPy: pip install -e '.[reference]'") from error
-    from dspy.clients.base_lm import GLOBAL_HISTORY
-
     load_litellm()  # registers the embedded model's provider with litellm, which DSPy calls
     dataset = load_dataset("trec")
     train, dev, test = ([dspy.Example(question=example["question"], label=example["label"]).with_inputs("question")
                          for example in dataset.split(split, QUICK_SIZES[split] if quick else None)]
                         for split in ("train", "dev", "test"))
-    task_calls, proposal_calls = _call_counter(dspy), _call_counter(dspy)
-    task_lm, prompt_lm = (dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=MAX_TOKENS,
-                                  callbacks=[counter]) for counter in (task_calls, proposal_calls))
+    # The compile (one to two hours in full) and each scoring are kept as they finish, so a cut-short run
+    # resumes after the last finished part; the compiled program travels as DSPy's own JSON state.
+    task_calls = _call_counter(dspy)
+    task_lm = _lm(dspy, task_calls)
     # An unreadable reply scores 0, as in sigflow, instead of ending the run after DSPy's default 10 errors.
     dspy.configure(lm=task_lm, max_errors=len(train) + len(dev) + len(test))
+    settings = {"dspy": dspy.__version__, "model": LOCAL_MODEL, "train": len(train), "dev": len(dev),
+                "test": len(test), "auto": "light"}
+    compiled = checkpointed("dspy_mipro_trec", "compile", settings,
+                            lambda: _compile(dspy, task_lm, task_calls, train, dev, quick), quick)
+    program = _program(dspy, itertools.count())
+    program.load_state(compiled["state"])
+    scores = {split: checkpointed("dspy_mipro_trec", split, settings,
+                                  lambda examples=examples: _score(dspy, program, examples), quick)
+              for split, examples in (("dev", dev), ("test", test))}
+    predictor = program.predictors()[0]
+    return {"dspy": dspy.__version__, "train": len(train), "dev": len(dev), "test": len(test),
+            "dev_accuracy": scores["dev"]["accuracy"], "test_accuracy": scores["test"]["accuracy"],
+            "dev_unreadable": scores["dev"]["unreadable"], "test_unreadable": scores["test"]["unreadable"],
+            **{key: value for key, value in compiled.items() if key != "state"},
+            "demos": len(predictor.demos), "instruction": predictor.signature.instructions}
+
+
+def _compile(dspy, task_lm, task_calls, train: list, dev: list, quick: bool) -> dict[str, Any]:
+    """MIPROv2 on `train` with `dev` as its validation set: its counts, and the compiled program's state."""
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    proposal_calls = _call_counter(dspy)
+    prompt_lm = _lm(dspy, proposal_calls)
     runs = itertools.count()
-    program = _program(dspy, runs)
     optimizer = dspy.MIPROv2(_metric, prompt_model=prompt_lm, task_model=task_lm, num_threads=NUM_THREADS,
                              **(QUICK_OPTIMIZER if quick else {"auto": "light"}))
     started = time.perf_counter()
-    compiled = optimizer.compile(program, trainset=train, valset=dev, **(QUICK_COMPILE if quick else {}))
-    compile_seconds = time.perf_counter() - started
-    program_runs, compile_calls = next(runs), {"task": next(task_calls.calls), "proposal": next(proposal_calls.calls)}
-    compile_tokens = sum((entry.get("usage") or {}).get("total_tokens", 0) for entry in GLOBAL_HISTORY)
-    scores = {split: _score(dspy, compiled, examples) for split, examples in (("dev", dev), ("test", test))}
-    predictor = compiled.predictors()[0]
-    return {"dspy": dspy.__version__, "train": len(train), "dev": len(dev), "test": len(test),
-            "dev_accuracy": scores["dev"], "test_accuracy": scores["test"], "program_runs": program_runs,
-            "compile_task_calls": compile_calls["task"], "compile_proposal_calls": compile_calls["proposal"],
-            "compile_tokens": compile_tokens, "compile_seconds": compile_seconds,
-            "demos": len(predictor.demos), "instruction": predictor.signature.instructions}
+    compiled = optimizer.compile(_program(dspy, runs), trainset=train, valset=dev, **(QUICK_COMPILE if quick else {}))
+    return {"program_runs": next(runs), "compile_task_calls": next(task_calls.calls),
+            "compile_proposal_calls": next(proposal_calls.calls),
+            "compile_tokens": sum((entry.get("usage") or {}).get("total_tokens", 0) for entry in GLOBAL_HISTORY),
+            "compile_seconds": time.perf_counter() - started, "state": compiled.dump_state()}
 
 
 def _program(dspy, runs: itertools.count):
@@ -82,6 +98,11 @@ def _program(dspy, runs: itertools.count):
     return Classify()
 
 
+def _lm(dspy, counter):
+    """The embedded model without DSPy's cache, so every call is real and counted."""
+    return dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=MAX_TOKENS, callbacks=[counter])
+
+
 def _metric(example, prediction, trace=None) -> bool:
     return example.label == getattr(prediction, "label", None)
 
@@ -97,9 +118,12 @@ def _call_counter(dspy):
     return CallCounter()
 
 
-def _score(dspy, program, examples: list) -> float:
+def _score(dspy, program, examples: list) -> dict[str, Any]:
+    """Accuracy, and how many replies DSPy could not parse (they score 0, as in sigflow)."""
     evaluate = dspy.Evaluate(devset=examples, metric=_metric, num_threads=NUM_THREADS, display_progress=False)
-    return evaluate(program).score / 100
+    result = evaluate(program)
+    return {"accuracy": result.score / 100,
+            "unreadable": sum("label" not in prediction for _, prediction, _ in result.results)}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -111,6 +135,8 @@ def report(result: dict[str, Any]) -> str:
         f"| DSPy MIPROv2 light | {result['dev_accuracy']:.3f} | {result['test_accuracy']:.3f} | "
         f"{result['program_runs']} | {result['compile_task_calls']} | {result['compile_proposal_calls']} | "
         f"{result['compile_tokens']} | {result['compile_seconds']:.0f} |", "",
+        f"DSPy could not parse {result['dev_unreadable']} of the {result['dev']} dev replies and "
+        f"{result['test_unreadable']} of the {result['test']} test replies; they score 0, as in sigflow.",
         f"It chose {result['demos']} demos and the instruction: \"{result['instruction']}\". Compare with "
         "sigflow's MIPRO light in `optimizers_trec`.",
     ])
