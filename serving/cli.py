@@ -20,11 +20,8 @@ def demo(quick: bool, lm_model: str | None, as_json: bool) -> None:
     """Run the main job end to end: index, score, optimize, register, promote, serve, ask."""
     from dataclasses import asdict
 
-    import optuna
-
     from serving.demo import FULL, QUICK, run_demo
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # sigflow reports the trials itself
     result = run_demo(lm_model, echo=click.echo, plan=QUICK if quick else FULL)
     if as_json:
         print_json(asdict(result))

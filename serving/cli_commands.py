@@ -35,12 +35,9 @@ from pipelines.lm.client import LM
 def optimize(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens, objectives, auto,
              resume, dry_run, threads, seed, register_as, lm_model, as_json) -> None:
     """Make PROGRAM better on its dataset: demos and instructions searched under a budget, tracked in MLflow."""
-    import optuna
-
     from pipelines import tracking
     from pipelines.optimization import OptimizeRequest, estimate_optimization, optimize_program
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # sigflow reports the trials itself
     request = OptimizeRequest(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens,
                               tuple(name.strip() for name in objectives.split(",") if name.strip()), auto, resume,
                               threads, seed)

@@ -35,7 +35,7 @@ from pipelines.optimizers.proposer import propose_instructions
 from pipelines.optimizers.scorebook import ScoreBook
 from pipelines.optimizers.search import Search, SearchState, TrialListener, trial_records
 from pipelines.optimizers.search_space import Combination, PredictorCandidates, SearchSpace
-from pipelines.optimizers.study import open_study, save_space, saved_space
+from pipelines.optimizers.study import open_study, quiet_optuna, save_space, saved_space
 from pipelines.primitives import Example
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ class MIPRO(Optimizer):
         return estimate(self.search_settings(), num_predictors=len(program.named_predictors()),
                         train_size=len(trainset), val_size=len(valset or trainset))
 
+    @quiet_optuna()
     def compile(self, program: Module, trainset: Sequence[Example], valset: Sequence[Example] | None = None) -> Module:
         check_inputs(program, trainset)
         costs = check_objectives(self.objectives)

@@ -5,8 +5,10 @@ the candidates it chooses from, so `resume` continues the same search or says wh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,18 @@ INPUTS_ATTR = "sigflow.inputs"
 SPACE_ATTR = "sigflow.search_space"
 STUDY_NAME = "sigflow"
 SQLITE_LOCK_SECONDS = 60
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's INFO lines ("A new study created", one per finished trial) would interleave with sigflow's own
+    progress and trial reports; its warnings still show, and the caller's verbosity comes back after."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(previous, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
 
 
 class StudyMismatch(ValueError):

@@ -1,6 +1,7 @@
 """The MIPRO-style search with a scripted LM: candidates, minibatches, budget, resume and the final choice."""
 
 import itertools
+import logging
 import random
 import signal
 import sqlite3
@@ -264,3 +265,15 @@ def test_objectives_must_start_with_quality_and_name_known_costs(objectives):
 def test_an_unknown_preset_is_refused():
     with pytest.raises(ValueError, match="unknown preset"):
         _mipro(auto="extreme").search_settings()
+
+
+def test_optuna_stays_quiet_during_a_search_and_its_verbosity_comes_back(caplog):
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    optuna_logger = logging.getLogger("optuna")  # it does not propagate to the root logger caplog watches
+    optuna_logger.addHandler(caplog.handler)
+    try:
+        _compile(_mipro(num_trials=2))
+    finally:
+        optuna_logger.removeHandler(caplog.handler)
+    assert [record for record in caplog.records if record.name.startswith("optuna")] == []
+    assert optuna.logging.get_verbosity() == optuna.logging.INFO
