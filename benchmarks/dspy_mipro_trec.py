@@ -13,15 +13,14 @@ import itertools
 import time
 from typing import Any
 
-from benchmarks.harness import checkpointed
-from pipelines.datasets import load_dataset
+from benchmarks.harness import checkpointed, stored
+from benchmarks.optimizers_trec import FULL, QUICK, splits
 from pipelines.lm.litellm_bridge import load_litellm
 from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestion
 from pipelines.settings import LOCAL_MODEL
 
 NUM_THREADS = 4  # as in optimizers_trec
 MAX_TOKENS = 1000  # sigflow's default for a call
-QUICK_SIZES = {"train": 6, "dev": 2, "test": 2}
 # Quick mode smoke-tests the script: two candidates, one trial on the whole (two-question) validation set, and
 # proposals that read neither the data nor the program's code. It still takes about 80 s: DSPy's three
 # proposal calls write long replies.
@@ -36,10 +35,8 @@ def run(quick: bool) -> dict[str, Any]:
     except ImportError as error:
         raise SystemExit("dspy_mipro_trec needs DSPy: pip install -e '.[reference]'") from error
     load_litellm()  # registers the embedded model's provider with litellm, which DSPy calls
-    dataset = load_dataset("trec")
     train, dev, test = ([dspy.Example(question=example["question"], label=example["label"]).with_inputs("question")
-                         for example in dataset.split(split, QUICK_SIZES[split] if quick else None)]
-                        for split in ("train", "dev", "test"))
+                         for example in examples] for examples in splits(QUICK if quick else FULL))
     # The compile (one to two hours in full) and each scoring are kept as they finish, so a cut-short run
     # resumes after the last finished part; the compiled program travels as DSPy's own JSON state.
     task_calls = _call_counter(dspy)
@@ -136,7 +133,19 @@ def report(result: dict[str, Any]) -> str:
         f"{result['program_runs']} | {result['compile_task_calls']} | {result['compile_proposal_calls']} | "
         f"{result['compile_tokens']} | {result['compile_seconds']:.0f} |", "",
         f"DSPy could not parse {result['dev_unreadable']} of the {result['dev']} dev replies and "
-        f"{result['test_unreadable']} of the {result['test']} test replies; they score 0, as in sigflow.",
-        f"It chose {result['demos']} demos and the instruction: \"{result['instruction']}\". Compare with "
-        "sigflow's MIPRO light in `optimizers_trec`.",
+        f"{result['test_unreadable']} of the {result['test']} test replies; they score 0, as in sigflow. "
+        f"It chose {result['demos']} demos and the instruction: \"{result['instruction']}\".", "",
+        _comparison(result),
     ])
+
+
+def _comparison(result: dict[str, Any]) -> str:
+    """sigflow's MIPRO light from the stored `optimizers_trec` result, against this reference."""
+    sigflow = stored("optimizers_trec")
+    if sigflow is None:
+        return "Run `optimizers_trec` to compare with sigflow's MIPRO light."
+    mipro = next(method for method in sigflow["result"]["methods"] if method["method"] == "mipro")
+    return (f"sigflow's MIPRO light (`optimizers_trec`): dev {mipro['dev_accuracy']:.3f}, test "
+            f"{mipro['test_accuracy']:.3f} ({mipro['test_accuracy'] - result['test_accuracy']:+.3f} against DSPy) "
+            f"in {mipro['program_runs']} program runs, {mipro['program_runs'] / result['program_runs']:.0%} of "
+            f"DSPy's {result['program_runs']}.")

@@ -8,7 +8,7 @@ predictor with a 200-example validation set."""
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir
@@ -22,12 +22,28 @@ NUM_THREADS = 4
 METHODS = ("zero-shot", "labeled", "bootstrap", "mipro")
 # The claim under test (MIPRO against zero-shot) is settled first, the slowest reference last.
 MEASURING_ORDER = ("zero-shot", "mipro", "labeled", "bootstrap")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Examples per split (None: the whole split), and settings over MIPRO light's; the demo counts among
+    them hold for every method."""
+    sizes: dict[str, int | None]
+    search: dict[str, int] = field(default_factory=dict)
+
+
+FULL = Plan(sizes={"train": None, "dev": None, "test": None})
 # Quick mode smoke-tests every method in under a minute: a few questions, one demo of each kind, a one-trial
-# search over the original instruction (proposals cost 10-15 s a call here; the tests cover the proposer). The
-# demo counts in the search settings hold for every method.
-QUICK_SIZES = {"train": 6, "dev": 2, "test": 2}
-QUICK_SEARCH = {"num_candidates": 1, "num_trials": 1, "minibatch_size": 2, "max_bootstrapped_demos": 1,
-                "max_labeled_demos": 1}
+# search over the original instruction (proposals cost 10-15 s a call here; the tests cover the proposer).
+QUICK = Plan(sizes={"train": 6, "dev": 2, "test": 2},
+             search={"num_candidates": 1, "num_trials": 1, "minibatch_size": 2, "max_bootstrapped_demos": 1,
+                     "max_labeled_demos": 1})
+
+
+def splits(plan: Plan) -> tuple[list, list, list]:
+    """TREC's train, dev and test examples at the plan's sizes (the DSPy reference uses the same)."""
+    dataset = load_dataset("trec")
+    return tuple(dataset.split(split, plan.sizes[split]) for split in ("train", "dev", "test"))
 
 
 def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tuple[Any, dict[str, Any]]:
@@ -67,18 +83,16 @@ def _measure(method: str, train: list, dev: list, test: list, search: dict[str, 
 
 
 def run(quick: bool) -> dict[str, Any]:
-    dataset = load_dataset("trec")
-    train, dev, test = (dataset.split(split, QUICK_SIZES[split] if quick else None)
-                        for split in ("train", "dev", "test"))
-    search = QUICK_SEARCH if quick else {}
+    plan = QUICK if quick else FULL
+    train, dev, test = splits(plan)
     measured = {}
     sizes = {"train": len(train), "dev": len(dev), "test": len(test)}
     # A stored MIPRO result is reused only if it ran with the search settings of today.
-    mipro_settings = {**sizes, "search": asdict(MIPRO(METRIC, **search).search_settings())}
+    mipro_settings = {**sizes, "search": asdict(MIPRO(METRIC, **plan.search).search_settings())}
     for method in MEASURING_ORDER:
         settings = mipro_settings if method == "mipro" else sizes
         measured[method] = checkpointed("optimizers_trec", method, settings,
-                                        lambda method=method: _measure(method, train, dev, test, search), quick)
+                                        lambda method=method: _measure(method, train, dev, test, plan.search), quick)
         print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "
               f"test {measured[method]['test_accuracy']:.3f}", flush=True)
     return {**sizes, "methods": [measured[method] for method in METHODS]}
