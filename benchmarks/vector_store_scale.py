@@ -1,8 +1,8 @@
 """The vector store at three sizes: the 14,766 HotpotQA passages (real MiniLM embeddings, dev questions as
 queries), and 100k and 1M synthetic vectors. Each size is indexed both ways the store can: exact
-(`IndexFlatIP`) and approximate (HNSW proposing 4k candidates, re-ranked exactly; the store's choice from
-100k passages). Build time, single-query latency p50/p99 through `VectorStore.search_vectors`, and the
-approximate index's recall@10 against the exact one.
+(`IndexFlatIP`) and approximate (HNSW proposing 4 candidates per hit wanted, re-ranked exactly; the store's
+choice from 100k passages). Build time, single-query latency p50/p99 through `VectorStore.search_vectors`, and
+the approximate index's recall@10 against the exact one, at the store's efSearch and around it.
 
 Synthetic vectors are drawn around 2,000 random centres in 384 dimensions, as sentence embeddings cluster
 by topic (uniform random vectors would have no neighbours worth the name); queries are fresh draws from the
@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.datasets import load_dataset
 from pipelines.retrieval.embedder import shared_embedder
-from pipelines.retrieval.store import Passage, VectorStore
+from pipelines.retrieval.store import HNSW_EF_SEARCH, HNSW_NEIGHBOURS, RERANK_FACTOR, Passage, VectorStore
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hotpotqa"
 DIMENSION = 384
@@ -27,6 +27,7 @@ CENTRES = 2000
 SPREAD = 0.6
 QUERIES = 200
 K = 10
+EF_SEARCH_SWEEP = tuple(sorted({64, 256, 512, HNSW_EF_SEARCH}))  # the store's own setting among them
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -62,25 +63,40 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 def _measure(source: str, vectors: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
     passages = [Passage(id=str(index), title="", text="") for index in range(len(vectors))]
-    measured: dict[str, Any] = {"source": source, "vectors": len(vectors)}
-    answers = {}
-    for kind, approximate in (("exact", False), ("approximate", True)):
+    exact, exact_build = _built(passages, vectors, approximate=False)
+    exact_timing, truth = _queried(exact, queries)
+    del exact
+    approximate, approximate_build = _built(passages, vectors, approximate=True)
+    sweep = []
+    for ef_search in EF_SEARCH_SWEEP:
+        approximate.index.hnsw.efSearch = ef_search
+        timing, found = _queried(approximate, queries)
+        sweep.append({"ef_search": ef_search, **timing, "recall_at_k": _recall(found, truth)})
+    store_setting = next(row for row in sweep if row["ef_search"] == HNSW_EF_SEARCH)
+    return {"source": source, "vectors": len(vectors), "exact": {"build_seconds": exact_build, **exact_timing},
+            "approximate": {"build_seconds": approximate_build, **store_setting}, "ef_search_sweep": sweep}
+
+
+def _built(passages: list[Passage], vectors: np.ndarray, approximate: bool) -> tuple[VectorStore, float]:
+    started = time.perf_counter()
+    store = VectorStore.from_vectors(passages, vectors, approximate=approximate)
+    return store, round(time.perf_counter() - started, 2)
+
+
+def _queried(store: VectorStore, queries: np.ndarray) -> tuple[dict[str, float], list[set[str]]]:
+    """Single-query latency p50/p99, and the ids each query found."""
+    latencies, found = [], []
+    for query in queries:
         started = time.perf_counter()
-        store = VectorStore.from_vectors(passages, vectors, approximate=approximate)
-        build = time.perf_counter() - started
-        latencies, answers[kind] = [], []
-        for query in queries:
-            started = time.perf_counter()
-            hits = store.search_vectors(query[None, :], K)[0]
-            latencies.append(time.perf_counter() - started)
-            answers[kind].append({hit.passage.id for hit in hits})
-        cuts = statistics.quantiles(latencies, n=100)
-        measured[kind] = {"build_seconds": round(build, 2), "p50_ms": round(cuts[49] * 1000, 3),
-                          "p99_ms": round(cuts[98] * 1000, 3)}
-        del store
-    measured["approximate"]["recall_at_k"] = round(statistics.mean(
-        len(found & truth) / K for found, truth in zip(answers["approximate"], answers["exact"], strict=True)), 4)
-    return measured
+        hits = store.search_vectors(query[None, :], K)[0]
+        latencies.append(time.perf_counter() - started)
+        found.append({hit.passage.id for hit in hits})
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"p50_ms": round(cuts[49] * 1000, 3), "p99_ms": round(cuts[98] * 1000, 3)}, found
+
+
+def _recall(found: list[set[str]], truth: list[set[str]]) -> float:
+    return round(statistics.mean(len(ids & true_ids) / K for ids, true_ids in zip(found, truth, strict=True)), 4)
 
 
 def report(result: dict[str, Any]) -> str:
@@ -91,8 +107,14 @@ def report(result: dict[str, Any]) -> str:
             recall = f"{measured['recall_at_k']:.4f}" if "recall_at_k" in measured else "1 (reference)"
             rows.append(f"| {size['source']} | {size['vectors']:,} | {kind} | {measured['build_seconds']:.2f} | "
                         f"{measured['p50_ms']:.2f} | {measured['p99_ms']:.2f} | {recall} |")
+    sweep = [f"| {size['vectors']:,} | {row['ef_search']} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
+             f"{row['recall_at_k']:.4f} |" for size in result["sizes"] for row in size.get("ef_search_sweep", [])]
     return "\n".join([
-        f"{result['queries']} single queries per row, k={result['k']}; approximate = HNSW (M=32, efSearch=128) "
-        f"over 4k candidates re-ranked exactly.", "",
+        f"{result['queries']} single queries per row, k={result['k']}; approximate = HNSW (M={HNSW_NEIGHBOURS}, "
+        f"efSearch={HNSW_EF_SEARCH}) over {result['k'] * RERANK_FACTOR} candidates re-ranked exactly.", "",
         f"| vectors from | count | index | build s | query p50 ms | query p99 ms | recall@{result['k']} |",
-        "|---|---:|---|---:|---:|---:|---:|", *rows])
+        "|---|---:|---|---:|---:|---:|---:|", *rows,
+        *(["", "HNSW's efSearch (candidates explored per query) against latency and recall, same queries:", "",
+           f"| count | efSearch | query p50 ms | query p99 ms | recall@{result['k']} |",
+           "|---:|---:|---:|---:|---:|", *sweep] if sweep else []),
+    ])

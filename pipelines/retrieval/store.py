@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 VECTOR_STORE = FileFormat("sigflow.vectorstore", 1, "a sigflow vector store")
 APPROXIMATE_FROM = 100_000
-_RERANK_FACTOR = 4
+HNSW_NEIGHBOURS = 32  # M: links per vector
+HNSW_EF_SEARCH = 128  # candidates explored per query: recall against latency
+RERANK_FACTOR = 4  # the HNSW index proposes this many candidates per hit wanted
 
 
 class VectorStoreError(ValueError):
@@ -97,7 +99,7 @@ class VectorStore:
     def search_vectors(self, vectors: np.ndarray, k: int) -> list[list[ScoredPassage]]:
         """The `k` nearest passages to each already-embedded query (unit vectors, one row per query)."""
         exact = isinstance(self.index, faiss.IndexFlat)
-        scores, ids = self.index.search(vectors, k if exact else k * _RERANK_FACTOR)
+        scores, ids = self.index.search(vectors, k if exact else k * RERANK_FACTOR)
         if not exact:
             scores, ids = self._rerank(vectors, ids, k)
         return [[ScoredPassage(self.passages[i], float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
@@ -157,8 +159,8 @@ class VectorStore:
 
 def _index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
     if approximate:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = 128
+        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
