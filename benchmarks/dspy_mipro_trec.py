@@ -14,12 +14,11 @@ import time
 from typing import Any
 
 from benchmarks.harness import checkpointed, stored
-from benchmarks.optimizers_trec import FULL, QUICK, splits
+from benchmarks.optimizers_trec import FULL, NUM_THREADS, QUICK, splits
 from pipelines.lm.litellm_bridge import load_litellm
 from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestion
 from pipelines.settings import LOCAL_MODEL
 
-NUM_THREADS = 4  # as in optimizers_trec
 MAX_TOKENS = 1000  # sigflow's default for a call
 # Quick mode smoke-tests the script: two candidates, one trial on the whole (two-question) validation set, and
 # proposals that read neither the data nor the program's code. It still takes about 80 s: DSPy's three

@@ -108,13 +108,13 @@ def report(result: dict[str, Any]) -> str:
             rows.append(f"| {size['source']} | {size['vectors']:,} | {kind} | {measured['build_seconds']:.2f} | "
                         f"{measured['p50_ms']:.2f} | {measured['p99_ms']:.2f} | {recall} |")
     sweep = [f"| {size['vectors']:,} | {row['ef_search']} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-             f"{row['recall_at_k']:.4f} |" for size in result["sizes"] for row in size.get("ef_search_sweep", [])]
+             f"{row['recall_at_k']:.4f} |" for size in result["sizes"] for row in size["ef_search_sweep"]]
     return "\n".join([
         f"{result['queries']} single queries per row, k={result['k']}; approximate = HNSW (M={HNSW_NEIGHBOURS}, "
         f"efSearch={HNSW_EF_SEARCH}) over {result['k'] * RERANK_FACTOR} candidates re-ranked exactly.", "",
         f"| vectors from | count | index | build s | query p50 ms | query p99 ms | recall@{result['k']} |",
-        "|---|---:|---|---:|---:|---:|---:|", *rows,
-        *(["", "HNSW's efSearch (candidates explored per query) against latency and recall, same queries:", "",
-           f"| count | efSearch | query p50 ms | query p99 ms | recall@{result['k']} |",
-           "|---:|---:|---:|---:|---:|", *sweep] if sweep else []),
+        "|---|---:|---|---:|---:|---:|---:|", *rows, "",
+        "HNSW's efSearch (candidates explored per query) against latency and recall, same queries:", "",
+        f"| count | efSearch | query p50 ms | query p99 ms | recall@{result['k']} |",
+        "|---:|---:|---:|---:|---:|", *sweep,
     ])
