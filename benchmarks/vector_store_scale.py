@@ -2,7 +2,8 @@
 queries), and 100k and 1M synthetic vectors. Each size is indexed both ways the store can: exact
 (`IndexFlatIP`) and approximate (HNSW proposing 4 candidates per hit wanted, re-ranked exactly; the store's
 choice from 100k passages). Build time, single-query latency p50/p99 through `VectorStore.search_vectors`, and
-the approximate index's recall@10 against the exact one, at the store's efSearch and around it.
+the approximate index's recall@10 against the exact one, at the store's efSearch and around it (set through
+`VectorStore.ef_search`).
 
 Synthetic vectors are drawn around 2,000 random centres in 384 dimensions, as sentence embeddings cluster
 by topic (uniform random vectors would have no neighbours worth the name); queries are fresh draws from the
@@ -19,7 +20,14 @@ import numpy as np
 
 from pipelines.datasets import load_dataset
 from pipelines.retrieval.embedder import shared_embedder
-from pipelines.retrieval.store import HNSW_EF_SEARCH, HNSW_NEIGHBOURS, RERANK_FACTOR, Passage, VectorStore
+from pipelines.retrieval.store import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_NEIGHBOURS,
+    RERANK_FACTOR,
+    Passage,
+    VectorStore,
+)
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "hotpotqa"
 DIMENSION = 384
@@ -33,7 +41,9 @@ EF_SEARCH_SWEEP = tuple(sorted({64, 256, 512, HNSW_EF_SEARCH}))  # the store's o
 def run(quick: bool) -> dict[str, Any]:
     sizes = [("synthetic", 2_000), ("synthetic", 20_000)] if quick else [
         ("hotpotqa", None), ("synthetic", 100_000), ("synthetic", 1_000_000)]
-    return {"queries": QUERIES // 4 if quick else QUERIES, "k": K,
+    return {"queries": QUERIES // 4 if quick else QUERIES, "k": K, "hnsw": {
+                "neighbours": HNSW_NEIGHBOURS, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH,
+                "rerank_factor": RERANK_FACTOR},
             "sizes": [_measure(*_vectors(source, size, QUERIES // 4 if quick else QUERIES)) for source, size in sizes]}
 
 
@@ -69,7 +79,7 @@ def _measure(source: str, vectors: np.ndarray, queries: np.ndarray) -> dict[str,
     approximate, approximate_build = _built(passages, vectors, approximate=True)
     sweep = []
     for ef_search in EF_SEARCH_SWEEP:
-        approximate.index.hnsw.efSearch = ef_search
+        approximate.ef_search = ef_search
         timing, found = _queried(approximate, queries)
         sweep.append({"ef_search": ef_search, **timing, "recall_at_k": _recall(found, truth)})
     store_setting = next(row for row in sweep if row["ef_search"] == HNSW_EF_SEARCH)
@@ -100,6 +110,7 @@ def _recall(found: list[set[str]], truth: list[set[str]]) -> float:
 
 
 def report(result: dict[str, Any]) -> str:
+    hnsw = result["hnsw"]
     rows = []
     for size in result["sizes"]:
         for kind in ("exact", "approximate"):
@@ -110,8 +121,9 @@ def report(result: dict[str, Any]) -> str:
     sweep = [f"| {size['vectors']:,} | {row['ef_search']} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
              f"{row['recall_at_k']:.4f} |" for size in result["sizes"] for row in size["ef_search_sweep"]]
     return "\n".join([
-        f"{result['queries']} single queries per row, k={result['k']}; approximate = HNSW (M={HNSW_NEIGHBOURS}, "
-        f"efSearch={HNSW_EF_SEARCH}) over {result['k'] * RERANK_FACTOR} candidates re-ranked exactly.", "",
+        f"{result['queries']} single queries per row, k={result['k']}; approximate = HNSW (M={hnsw['neighbours']}, "
+        f"efConstruction={hnsw['ef_construction']}, efSearch={hnsw['ef_search']}) over "
+        f"{result['k'] * hnsw['rerank_factor']} candidates re-ranked exactly.", "",
         f"| vectors from | count | index | build s | query p50 ms | query p99 ms | recall@{result['k']} |",
         "|---|---:|---|---:|---:|---:|---:|", *rows, "",
         "HNSW's efSearch (candidates explored per query) against latency and recall, same queries:", "",

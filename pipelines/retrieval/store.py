@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 VECTOR_STORE = FileFormat("sigflow.vectorstore", 1, "a sigflow vector store")
 APPROXIMATE_FROM = 100_000
 HNSW_NEIGHBOURS = 32  # M: links per vector
-HNSW_EF_SEARCH = 128  # candidates explored per query: recall against latency
+HNSW_EF_CONSTRUCTION = 100  # candidates explored per insertion: FAISS's 40 caps recall at 0.87 on 1M vectors
+HNSW_EF_SEARCH = 128  # candidates explored per query: recall against latency, settable per store
 RERANK_FACTOR = 4  # the HNSW index proposes this many candidates per hit wanted
 
 
@@ -150,6 +151,19 @@ class VectorStore:
             raise VectorStoreError(f"{directory}: the index or passages do not match the manifest: rebuild the store")
         return cls(passages, index, embedder, manifest["corpus_hash"])
 
+    @property
+    def ef_search(self) -> int | None:
+        """Candidates an approximate store explores per query (saved with it); None for an exact store."""
+        return self.index.hnsw.efSearch if isinstance(self.index, faiss.IndexHNSW) else None
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        if not isinstance(self.index, faiss.IndexHNSW):
+            raise VectorStoreError("an exact store has no efSearch to set: build it with approximate=True")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"ef_search must be a whole number of at least 1, got {value!r}")
+        self.index.hnsw.efSearch = value
+
     def __len__(self) -> int:
         return len(self.passages)
 
@@ -160,6 +174,7 @@ class VectorStore:
 def _index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
     if approximate:
         index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         index = faiss.IndexFlatIP(vectors.shape[1])

@@ -4,7 +4,7 @@ import pytest
 
 from pipelines.datasets import load_dataset
 from pipelines.retrieval.embedder import Embedder
-from pipelines.retrieval.store import Passage, VectorStore, VectorStoreError
+from pipelines.retrieval.store import HNSW_EF_SEARCH, Passage, VectorStore, VectorStoreError
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
 PASSAGES = [
@@ -41,6 +41,21 @@ def test_approximate_index_with_reranking_agrees_with_exact_search():
     approximate = VectorStore.build(PASSAGES, approximate=True, progress=False)
     for query in ("satellite of the Earth", "French city", "coding"):
         assert [h.passage.id for h in approximate.search(query, 3)] == [h.passage.id for h in exact.search(query, 3)]
+
+
+def test_an_approximate_store_keeps_the_ef_search_it_is_given_and_an_exact_one_has_none(tmp_path):
+    approximate = VectorStore.build(PASSAGES, approximate=True, progress=False)
+    assert approximate.ef_search == HNSW_EF_SEARCH
+    approximate.ef_search = 16
+    approximate.save(tmp_path / "store")
+    assert VectorStore.load(tmp_path / "store").ef_search == 16
+    for wrong in (0, -3, 2.5, True, "64"):
+        with pytest.raises(ValueError, match="ef_search must be a whole number"):
+            approximate.ef_search = wrong
+    exact = VectorStore.build(PASSAGES, progress=False)
+    assert exact.ef_search is None
+    with pytest.raises(VectorStoreError, match="an exact store has no efSearch"):
+        exact.ef_search = 64
 
 
 def test_round_trip_keeps_passages_metadata_and_results(tmp_path):
@@ -100,7 +115,6 @@ def test_building_from_nothing_is_an_error():
         VectorStore.build([])
 
 
-@needs_hotpotqa
 def test_a_store_from_vectors_answers_vector_queries_and_checks_the_counts():
     import numpy as np
 
@@ -113,6 +127,7 @@ def test_a_store_from_vectors_answers_vector_queries_and_checks_the_counts():
         VectorStore.from_vectors(passages[:3], vectors)
 
 
+@needs_hotpotqa
 def test_recall_on_the_paragraphs_of_twenty_dev_questions():
     """Each question's own ten paragraphs (two gold, eight distractors), pooled for 20 questions."""
     dataset = load_dataset("hotpotqa", HOTPOTQA_DIR)
