@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 from typing import Any
 
 from benchmarks.harness import checkpointed, stored
@@ -20,12 +21,16 @@ from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestio
 from pipelines.settings import LOCAL_MODEL
 
 MAX_TOKENS = 1000  # sigflow's default for a call
-# Quick mode smoke-tests the script: two candidates, one trial on the whole (two-question) validation set, and
-# proposals that read neither the data nor the program's code. It still takes about 80 s: DSPy's three
-# proposal calls write long replies.
-QUICK_OPTIMIZER = {"auto": None, "num_candidates": 2}
+# Quick mode smoke-tests the script: one question each to validate and test on, one candidate, one trial, and
+# a bare proposal prompt (no data, code, demos or tip), and replies cut at 60 tokens, as the 0.5B model can
+# write on to the limit when it strays from the format. Most of its time goes to DSPy's four scorings: a reply
+# written off-format is asked again through DSPy's JSON adapter.
+QUICK_MAX_TOKENS = 60
+QUICK_PLAN = replace(QUICK, sizes={**QUICK.sizes, "dev": 1, "test": 1})
+QUICK_OPTIMIZER = {"auto": None, "num_candidates": 1}
 QUICK_COMPILE = {"num_trials": 1, "minibatch": False, "max_bootstrapped_demos": 1, "max_labeled_demos": 1,
-                 "data_aware_proposer": False, "program_aware_proposer": False}
+                 "data_aware_proposer": False, "program_aware_proposer": False, "fewshot_aware_proposer": False,
+                 "tip_aware_proposer": False}
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -35,11 +40,11 @@ def run(quick: bool) -> dict[str, Any]:
         raise SystemExit("dspy_mipro_trec needs DSPy: pip install -e '.[reference]'") from error
     load_litellm()  # registers the embedded model's provider with litellm, which DSPy calls
     train, dev, test = ([dspy.Example(question=example["question"], label=example["label"]).with_inputs("question")
-                         for example in examples] for examples in splits(QUICK if quick else FULL))
+                         for example in examples] for examples in splits(QUICK_PLAN if quick else FULL))
     # The compile (one to two hours in full) and each scoring are kept as they finish, so a cut-short run
     # resumes after the last finished part; the compiled program travels as DSPy's own JSON state.
     task_calls = _call_counter(dspy)
-    task_lm = _lm(dspy, task_calls)
+    task_lm = _lm(dspy, task_calls, quick)
     # An unreadable reply scores 0, as in sigflow, instead of ending the run after DSPy's default 10 errors.
     dspy.configure(lm=task_lm, max_errors=len(train) + len(dev) + len(test))
     settings = {"dspy": dspy.__version__, "model": LOCAL_MODEL, "train": len(train), "dev": len(dev),
@@ -65,7 +70,7 @@ def _compile(dspy, task_lm, task_calls, train: list, dev: list, quick: bool) -> 
     from dspy.clients.base_lm import GLOBAL_HISTORY
 
     proposal_calls = _call_counter(dspy)
-    prompt_lm = _lm(dspy, proposal_calls)
+    prompt_lm = _lm(dspy, proposal_calls, quick)
     runs = itertools.count()
     optimizer = dspy.MIPROv2(_metric, prompt_model=prompt_lm, task_model=task_lm, num_threads=NUM_THREADS,
                              **(QUICK_OPTIMIZER if quick else {"auto": "light"}))
@@ -95,9 +100,10 @@ def _program(dspy, runs: itertools.count):
     return Classify()
 
 
-def _lm(dspy, counter):
+def _lm(dspy, counter, quick: bool):
     """The embedded model without DSPy's cache, so every call is real and counted."""
-    return dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=MAX_TOKENS, callbacks=[counter])
+    return dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=QUICK_MAX_TOKENS if quick else MAX_TOKENS,
+                   callbacks=[counter])
 
 
 def _metric(example, prediction, trace=None) -> bool:
