@@ -21,7 +21,7 @@ from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestio
 from pipelines.settings import LOCAL_MODEL
 
 MAX_TOKENS = 1000  # sigflow's default for a call
-# Quick mode smoke-tests the script: one question each to validate and test on, one candidate, one trial, and
+# Quick mode smoke-tests the script: one question each to validate and test on, one candidate, one trial,
 # a bare proposal prompt (no data, code, demos or tip), and replies cut at 60 tokens, as the 0.5B model can
 # write on to the limit when it strays from the format. Most of its time goes to DSPy's four scorings: a reply
 # written off-format is asked again through DSPy's JSON adapter.
