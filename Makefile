@@ -21,7 +21,8 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 lint: setup
-	$(BIN)/ruff check pipelines serving tests benchmarks
+	$(BIN)/ruff check pipelines serving sigflow tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines import LM
-from pipelines.runs import evaluate_program
+from sigflow.jobs.evaluate import evaluate_program
 
 
 def run(quick: bool) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """The reference for `optimizers_trec`: DSPy's own MIPROv2 `auto="light"` on the same task and model. The
-same declaration (instruction, typed label, label guide), the embedded model through the same litellm
-provider, compiled on `train` with dev as its validation set (DSPy light draws 100 of it), then scored on
-dev (300) and test (500) like sigflow's methods. DSPy's LM cache is off, so every call is real; program runs
-are counted where the program runs, LM calls by callbacks on the task and proposal LMs (DSPy's copies of an
-LM keep its callbacks), tokens from DSPy's global history.
+same declaration (instruction, typed label, label guide), the embedded model's worker pool behind a
+litellm provider (`benchmarks/litellm_local.py`), compiled on `train` with dev as its validation set (DSPy
+light draws 100 of it), then scored on dev (300) and test (500) like sigflow's methods. DSPy's LM cache is
+off, so every call is real; program runs are counted where the program runs, LM calls by callbacks on the
+task and proposal LMs (DSPy's copies of an LM keep its callbacks), tokens from DSPy's global history.
 
 DSPy is not a dependency of sigflow: `pip install -e '.[reference]'` before running this benchmark."""
 
@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from benchmarks.harness import checkpointed, stored
+from benchmarks.litellm_local import register_local_provider
 from benchmarks.optimizers_trec import FULL, NUM_THREADS, QUICK, splits
-from pipelines.lm.litellm_bridge import load_litellm
 from pipelines.programs.classify import LABEL_GUIDE, AnswerType, ClassifyQuestion
 from pipelines.settings import LOCAL_MODEL
 
@@ -38,7 +38,7 @@ def run(quick: bool) -> dict[str, Any]:
         import dspy
     except ImportError as error:
         raise SystemExit("dspy_mipro_trec needs DSPy: pip install -e '.[reference]'") from error
-    load_litellm()  # registers the embedded model's provider with litellm, which DSPy calls
+    register_local_provider()  # DSPy calls litellm
     train, dev, test = ([dspy.Example(question=example["question"], label=example["label"]).with_inputs("question")
                          for example in examples] for examples in splits(QUICK_PLAN if quick else FULL))
     # The compile (one to two hours in full) and each scoring are kept as they finish, so a cut-short run

@@ -17,6 +17,7 @@ from benchmarks.retrieval_hotpotqa import DATA_DIR
 from pipelines import LM, Budget, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import MIPRO, BootstrapFewShot
+from pipelines.optimizers.presets import SearchSettings
 from pipelines.programs import program_spec
 from pipelines.programs.rag import rag_metrics
 
@@ -54,7 +55,8 @@ def _optimize(method: str, program, train: list, dev: list, plan: Plan) -> dict[
     f1 = rag_metrics()["f1"]
     settings = plan.settings.get(method, {})
     optimizer = (BootstrapFewShot(f1, num_threads=NUM_THREADS, budget=budget, **settings) if method == "bootstrap"
-                 else MIPRO(f1, auto="light", num_threads=NUM_THREADS, budget=budget, **settings))
+                 else MIPRO(f1, settings=SearchSettings.preset("light", **settings), num_threads=NUM_THREADS,
+                            budget=budget))
     with _cache(plan)(), context(lm=LM()):
         started = time.perf_counter()
         with track_usage() as usage:

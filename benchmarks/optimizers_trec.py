@@ -15,6 +15,7 @@ from benchmarks.harness import checkpointed, fresh_cache_dir
 from pipelines import LM, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import MIPRO, BootstrapFewShot, LabeledFewShot
+from pipelines.optimizers.presets import SearchSettings
 from pipelines.programs import Classify
 
 METRIC = accuracy("label")
@@ -56,7 +57,7 @@ def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tup
     if method == "bootstrap":
         optimizer = BootstrapFewShot(METRIC, num_threads=NUM_THREADS, **demos)
         return optimizer.compile(program, train), {"program_runs": optimizer.attempts_}
-    optimizer = MIPRO(METRIC, auto="light", num_threads=NUM_THREADS, **search)
+    optimizer = MIPRO(METRIC, settings=SearchSettings.preset("light", **search), num_threads=NUM_THREADS)
     compiled = optimizer.compile(program, train, dev)
     return compiled, {"program_runs": optimizer.program_runs_, "proposal_calls": optimizer.proposal_usage_.calls,
                       "search_score": optimizer.best_score_, "baseline_search_score": optimizer.baseline_score_,
@@ -88,7 +89,7 @@ def run(quick: bool) -> dict[str, Any]:
     measured = {}
     sizes = {"train": len(train), "dev": len(dev), "test": len(test)}
     # A stored MIPRO result is reused only if it ran with the search settings of today.
-    mipro_settings = {**sizes, "search": asdict(MIPRO(METRIC, **plan.search).search_settings())}
+    mipro_settings = {**sizes, "search": asdict(SearchSettings.preset("light", **plan.search))}
     for method in MEASURING_ORDER:
         settings = mipro_settings if method == "mipro" else sizes
         measured[method] = checkpointed("optimizers_trec", method, settings,

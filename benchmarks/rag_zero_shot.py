@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.retrieval_hotpotqa import DATA_DIR
 from pipelines import LM
-from pipelines.runs import evaluate_program
+from sigflow.jobs.evaluate import evaluate_program
 
 
 def run(quick: bool) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pipelines.lm import (
     Usage,
     track_usage,
 )
-from pipelines.modules import ChainOfThought, Module, Predict
+from pipelines.modules import ChainOfThought, Module, Predict, Predictor, Retrieve
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import InputField, OutputField, Signature, SignatureError
@@ -46,6 +46,8 @@ __all__ = [
     "ParseError",
     "Predict",
     "Prediction",
+    "Predictor",
+    "Retrieve",
     "ScriptedLM",
     "Signature",
     "SignatureError",

@@ -14,7 +14,6 @@ from pipelines import fieldtypes, prompts
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm import tracing
 from pipelines.lm.client import LM
-from pipelines.lm.types import Completion
 from pipelines.lm.usage import Usage, record
 from pipelines.signatures import Field, Signature
 
@@ -83,7 +82,7 @@ def parse(signature: Signature, text: str) -> dict[str, Any]:
 
 def _split_fields(signature: Signature, text: str) -> dict[str, str]:
     """The raw text of each output field, from `name:` markers (decorated with markdown or not)."""
-    cleaned = re.sub(r"^\s*```[\w-]*\s*$", "", text, flags=re.MULTILINE).strip()
+    cleaned = fieldtypes.strip_fences(text)
     names = list(signature.output_fields)
     found = {}
     for name in names:
@@ -109,20 +108,20 @@ def _split_fields(signature: Signature, text: str) -> dict[str, str]:
 
 
 def predict(lm: LM, signature: Signature, demos: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any],
-            **config: Any) -> tuple[dict[str, Any], list[Completion]]:
+            **config: Any) -> dict[str, Any]:
     """Ask `lm` and read its reply; on a parse failure ask once more, saying what was wrong. Both the
     retry and a final failure are counted in usage (`parse_retries`, `parse_failures`)."""
     messages = format_messages(signature, demos, inputs)
     first = lm.complete(messages, **config)
     try:
-        return _traced_parse(signature, first.text), [first]
+        return _traced_parse(signature, first.text)
     except ParseError as error:
         record(lm.model, Usage(parse_retries=1))
         correction = prompts.CORRECTION.format(problem=error, answer_template=answer_template(signature))
         retry = [*messages, {"role": "assistant", "content": first.text}, {"role": "user", "content": correction}]
         second = lm.complete(retry, **config)
     try:
-        return _traced_parse(signature, second.text), [first, second]
+        return _traced_parse(signature, second.text)
     except ParseError:
         record(lm.model, Usage(parse_failures=1))
         raise

@@ -175,7 +175,7 @@ def _coerce_number(annotation: type, text: str) -> int | float:
 
 def _coerce_list(annotation: Any, text: str) -> list[Any]:
     item = (get_args(annotation) or (str,))[0]
-    stripped = _strip_fences(text)
+    stripped = strip_fences(text)
     parsed = json_repair.loads(stripped) if stripped.lstrip().startswith("[") else None
     if not isinstance(parsed, list):
         parsed = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line) for line in stripped.splitlines()]
@@ -187,7 +187,7 @@ def _coerce_list(annotation: Any, text: str) -> list[Any]:
 
 
 def _coerce_model(annotation: type[pydantic.BaseModel], text: str) -> pydantic.BaseModel:
-    parsed = json_repair.loads(_strip_fences(text))
+    parsed = json_repair.loads(strip_fences(text))
     if not isinstance(parsed, dict):
         raise CoercionError(f"expected a JSON object with {_model_keys(annotation)}, got {text.strip()[:80]!r}")
     try:
@@ -197,7 +197,8 @@ def _coerce_model(annotation: type[pydantic.BaseModel], text: str) -> pydantic.B
         raise CoercionError(f"the JSON object does not fit {annotation.__name__}: {problems}") from error
 
 
-def _strip_fences(text: str) -> str:
+def strip_fences(text: str) -> str:
+    """`text` without markdown code-fence lines (```json and ```), which small models add around answers."""
     return re.sub(r"^\s*```[\w-]*\s*$", "", text, flags=re.MULTILINE).strip()
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.fieldtypes import from_jsonable, to_jsonable
 from pipelines.lm.client import LM
-from pipelines.modules.module import Module
-from pipelines.modules.predict import Predict
 from pipelines.primitives import Example
 from pipelines.signatures import Signature
 from pipelines.versioned import FileFormat
+
+if TYPE_CHECKING:  # state reads programs through their predictors' attributes; modules import this file
+    from pipelines.modules.module import Module, Predictor
 
 PROGRAM_STATE = FileFormat("sigflow.program", 1, "sigflow program state")
 
@@ -31,7 +32,7 @@ def program_state(program: Module) -> dict[str, Any]:
     }
 
 
-def _predictor_state(predictor: Predict) -> dict[str, Any]:
+def _predictor_state(predictor: Predictor) -> dict[str, Any]:
     signature = predictor.signature
     return {
         "instructions": signature.instructions,
@@ -91,7 +92,7 @@ def _check_header(state: Any, source: str) -> None:
         raise StateError(f"{source} has no \"predictors\" object")
 
 
-def _field_mismatches(name: str, predictor: Predict, saved: Any) -> list[str]:
+def _field_mismatches(name: str, predictor: Predictor, saved: Any) -> list[str]:
     if not isinstance(saved, dict):
         return [f"predictor {name!r}: expected an object, found {type(saved).__name__}"]
     problems = [f"predictor {name!r}: {key} {problem}" for key, ok, problem in (
@@ -103,7 +104,7 @@ def _field_mismatches(name: str, predictor: Predict, saved: Any) -> list[str]:
     return problems + _signature_mismatches(name, predictor, saved)
 
 
-def _signature_mismatches(name: str, predictor: Predict, saved: dict[str, Any]) -> list[str]:
+def _signature_mismatches(name: str, predictor: Predictor, saved: dict[str, Any]) -> list[str]:
     expected = [(f.name, f.kind, f.type_name) for f in predictor.signature.fields]
     try:
         found = [(f["name"], f["kind"], f["type"]) for f in saved["fields"]]
@@ -119,7 +120,7 @@ def _describe(fields: list[tuple[str, str, str]]) -> str:
     return ", ".join(f"{kind} {field_name}: {type_name}" for field_name, kind, type_name in fields)
 
 
-def _prepare(name: str, predictor: Predict, saved: dict[str, Any], source: str
+def _prepare(name: str, predictor: Predictor, saved: dict[str, Any], source: str
              ) -> tuple[Signature, list[Example], LM | None]:
     """The signature, demos and LM that `saved` gives this predictor, or a StateError naming the problem."""
     try:

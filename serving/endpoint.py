@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.tracking import mlflow_module
+
 REQUEST_TIMEOUT_SECONDS = 600
 STARTUP_SECONDS = 180
 
@@ -49,21 +51,20 @@ def serve_command(model_uri: str, host: str, port: int) -> list[str]:
             "--host", host, "--port", str(port), "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--workers", "1"]
 
 
-def ui_command(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", os.environ["MLFLOW_TRACKING_URI"],
-            "--host", host, "--port", str(port)]
+def ui_command(tracking_uri: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri, "--host", host,
+            "--port", str(port)]
 
 
-def serve_environment() -> dict[str, str]:
+def serve_environment(tracking_uri: str) -> dict[str, str]:
     """This process's environment with what an MLflow server needs: the tracking URI (aliases resolve
-    through it), telemetry off, this interpreter's scripts first on PATH (MLflow starts `uvicorn` by name,
-    which an unactivated virtual environment would not find), and litellm's bundled cost map: offline,
-    litellm retries the download on a thread whose log call deadlocks with MLflow's import hooks, and
-    `mlflow ui` never answers."""
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        raise ServerError("MLFLOW_TRACKING_URI is not set: the server could not resolve the model")
+    through it, and served requests log their traces there), telemetry off, this interpreter's scripts
+    first on PATH (MLflow starts `uvicorn` by name, which an unactivated virtual environment would not
+    find), and litellm's bundled cost map: offline, litellm retries the download on a thread whose log call
+    deadlocks with MLflow's import hooks, and `mlflow ui` never answers."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
+    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -72,14 +73,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
-def start_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Server:
-    """A server for `model_uri`, healthy when returned; `stop()` it when done."""
+def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str = "127.0.0.1",
+                 port: int | None = None) -> Server:
+    """A server for `model_uri` (resolved through `tracking_uri`, by default the one MLflow uses here),
+    healthy when returned; `stop()` it when done."""
+    tracking_uri = tracking_uri or mlflow_module().get_tracking_uri()
     port = port or free_port(host)
     with tempfile.NamedTemporaryFile(prefix="sigflow-serve-", suffix=".log", delete=False) as log_file:
         log_path = Path(log_file.name)
     with log_path.open("wb") as log:
         process = subprocess.Popen(serve_command(model_uri, host, port), stdout=log, stderr=subprocess.STDOUT,
-                                   env=serve_environment())
+                                   env=serve_environment(tracking_uri))
     server = Server(f"http://{host}:{port}", process, log_path)
     try:
         _wait_healthy(server)
@@ -90,9 +94,10 @@ def start_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = 
 
 
 @contextmanager
-def running_server(model_uri: str, *, host: str = "127.0.0.1", port: int | None = None) -> Iterator[Server]:
+def running_server(model_uri: str, *, tracking_uri: str | None = None, host: str = "127.0.0.1",
+                   port: int | None = None) -> Iterator[Server]:
     """`start_server` for a block of code: stopped on exit."""
-    server = start_server(model_uri, host=host, port=port)
+    server = start_server(model_uri, tracking_uri=tracking_uri, host=host, port=port)
     try:
         yield server
     finally:

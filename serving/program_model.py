@@ -18,6 +18,7 @@ from pipelines.adapter import ParseError
 from pipelines.config import context as lm_context
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.errors import LMError
+from pipelines.lm.local.pool import shared_pool
 from pipelines.modules import Retrieve
 from pipelines.parallel import parallel_map
 from pipelines.settings import LOCAL_MODEL, local_workers
@@ -40,20 +41,18 @@ class ProgramModel(PythonModel):
         for _, retrieve in retrievers:
             retrieve.store.embedder.encode(["warm up"])  # loads the embedder now, not on the first request
         if self.lm.model == LOCAL_MODEL:
-            from pipelines.lm.local.pool import shared_pool
-
             shared_pool().warm_up()
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
             inputs = rows(model_input, self.bundle.input_fields)
-            settings = Params.read(params, default_k=self.default_k or Params.k)
+            settings = Params.read(params, default_k=self.default_k or Params.defaults()["k"])
         except RequestError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
         lm = self.lm.copy(max_tokens=settings.max_tokens, temperature=settings.temperature)
         extra = {"k": settings.k} if self.default_k is not None else {}
         with mlflow.start_span(name=f"sigflow {type(self.program).__name__}", span_type="CHAIN") as span:
-            span.set_inputs({"rows": inputs, "params": settings.__dict__})
+            span.set_inputs({"rows": inputs, "params": settings.model_dump()})
             with lm_context(lm=lm):
                 answers = parallel_map(lambda row: self._answer(row, extra), inputs,
                                        num_threads=max(1, 2 * local_workers()))

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines import tracking
 from pipelines.lm.client import LM
 from pipelines.modules import Module
-from pipelines.tracking import mlflow_module
+from serving import tracking
 from serving.packaging import log_program_model
 from serving.registry import VersionInfo, register
+from serving.tracking import mlflow_module
 
 
 def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any], run_id: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.tracking import mlflow_module
+from serving.tracking import mlflow_module
 
 SCORE_TAGS = ("dataset", "metric", "score", "optimizer", "fingerprint")
 DEFAULT_ALIAS = "champion"

@@ -1,4 +1,5 @@
-"""The DataFrame-to-keywords side of the served model: what a request must hold, checked before any LM call.
+"""The DataFrame-to-keywords side of the served model: what a request must hold, checked by pydantic models
+before any LM call.
 
 Problems are `RequestError`s naming the field; the model turns them into HTTP 400."""
 
@@ -6,13 +7,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
 import pandas as pd
+import pydantic
+from pydantic_core import PydanticCustomError
 
 MAX_TEXT_CHARS = 4000
-"""Longest accepted input text: the embedded model's context is 2,048 tokens, prompt and demos included."""
+"""Longest accepted input text: the embedded model's context is 8,192 tokens, prompt and demos included."""
 MAX_ROWS = 256
 
 
@@ -20,28 +23,70 @@ class RequestError(ValueError):
     """A request the model cannot answer as sent."""
 
 
-@dataclass(frozen=True)
-class Params:
+def _bounded(kind: type, low: float, high: float) -> pydantic.BeforeValidator:
+    """A number of `kind` in [low, high]; a bool, a text or a non-finite number is refused by name."""
+    def check(value: Any) -> int | float:
+        if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                or (kind is int and value != int(value))):
+            raise PydanticCustomError("number", "must be {what}, got {value}",
+                                      {"what": "a whole number" if kind is int else "a number", "value": repr(value)})
+        if not low <= value <= high:
+            raise PydanticCustomError("range", "must be between {low} and {high}, got {value}",
+                                      {"low": low, "high": high, "value": value})
+        return kind(value)
+
+    return pydantic.BeforeValidator(check)
+
+
+class Params(pydantic.BaseModel):
     """Per-request settings, from the `params` of a request (or their defaults)."""
 
-    k: int = 3
-    max_tokens: int = 1000
-    temperature: float = 0.0
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    k: Annotated[int, _bounded(int, 1, 20)] = 3
+    max_tokens: Annotated[int, _bounded(int, 1, 4096)] = 1000
+    temperature: Annotated[float, _bounded(float, 0.0, 2.0)] = 0.0
 
     @classmethod
     def read(cls, given: Mapping[str, Any] | None, *, default_k: int) -> Params:
-        given = dict(given or {})
-        unknown = sorted(set(given) - {"k", "max_tokens", "temperature"})
-        if unknown:
-            raise RequestError(f"unknown param(s) {unknown}; known: k, max_tokens, temperature")
-        k = _number(given.get("k", default_k), "k", int, 1, 20)
-        max_tokens = _number(given.get("max_tokens", cls.max_tokens), "max_tokens", int, 1, 4096)
-        temperature = _number(given.get("temperature", cls.temperature), "temperature", float, 0.0, 2.0)
-        return cls(int(k), int(max_tokens), float(temperature))
+        try:
+            return cls.model_validate({"k": default_k, **(given or {})})
+        except pydantic.ValidationError as error:
+            unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
+            if unknown:
+                raise RequestError(f"unknown param(s) {unknown}; known: {', '.join(cls.model_fields)}") from None
+            first = error.errors()[0]
+            raise RequestError(f"param {first['loc'][0]!r} {first['msg']}") from None
+
+    @classmethod
+    def defaults(cls) -> dict[str, int | float]:
+        """Each param's default, as the model signature declares it."""
+        return {name: field.default for name, field in cls.model_fields.items()}
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("text", "must be text, got {kind}: {value}",
+                                  {"kind": type(value).__name__, "value": repr(value)[:200]})
+    if not value.strip():
+        raise PydanticCustomError("empty", "is empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise PydanticCustomError("long", "has {length} characters; the limit is {limit}",
+                                  {"length": len(value), "limit": MAX_TEXT_CHARS})
+    return value
+
+
+InputText = Annotated[str, pydantic.BeforeValidator(_text)]
+
+
+@cache
+def _row_model(fields: tuple[str, ...]) -> type[pydantic.BaseModel]:
+    """One request row: every input field a non-empty text of at most `MAX_TEXT_CHARS`."""
+    return pydantic.create_model("RequestRow", **{field: (InputText, ...) for field in fields})
 
 
 def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
-    """One keyword dict per row, each field a non-empty text of at most `MAX_TEXT_CHARS`."""
+    """One keyword dict per row, each field checked by the row model."""
     frame = _frame(model_input)
     missing = [field for field in fields if field not in frame.columns]
     if missing:
@@ -50,8 +95,15 @@ def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
         raise RequestError("the request has no rows")
     if len(frame) > MAX_ROWS:
         raise RequestError(f"the request has {len(frame)} rows; at most {MAX_ROWS} are answered at once")
-    return [{field: _text(row[field], field, index) for field in fields}
-            for index, row in enumerate(frame.to_dict("records"))]
+    model = _row_model(tuple(fields))
+    checked = []
+    for index, row in enumerate(frame[fields].to_dict("records")):
+        try:
+            checked.append(model.model_validate(row).model_dump())
+        except pydantic.ValidationError as error:
+            first = error.errors()[0]
+            raise RequestError(f"field {first['loc'][0]!r} of row {index} {first['msg']}") from None
+    return checked
 
 
 def _frame(model_input: Any) -> pd.DataFrame:
@@ -67,22 +119,3 @@ def _frame(model_input: Any) -> pd.DataFrame:
         return pd.DataFrame(model_input)
     raise RequestError("expected a table of inputs (a DataFrame, records or columns), "
                        f"got {type(model_input).__name__}")
-
-
-def _text(value: Any, field: str, index: int) -> str:
-    if not isinstance(value, str):
-        raise RequestError(f"field {field!r} of row {index} must be text, got {type(value).__name__}: {value!r}"[:300])
-    if not value.strip():
-        raise RequestError(f"field {field!r} of row {index} is empty")
-    if len(value) > MAX_TEXT_CHARS:
-        raise RequestError(f"field {field!r} of row {index} has {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
-    return value
-
-
-def _number(value: Any, name: str, kind: type, low: float, high: float) -> float:
-    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-            or (kind is int and value != int(value))):
-        raise RequestError(f"param {name!r} must be {'a whole number' if kind is int else 'a number'}, got {value!r}")
-    if not low <= value <= high:
-        raise RequestError(f"param {name!r} must be between {low} and {high}, got {value}")
-    return value

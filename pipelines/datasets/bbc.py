@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipelines.datasets.dataset import Dataset
 from pipelines.primitives import Example
-from pipelines.retrieval.store import Passage
+from pipelines.retrieval.passage import Passage
 
 QUESTIONS = Path(__file__).parent / "data" / "bbc_questions.json"
 PASSAGE_WORDS = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.primitives import Example
-from pipelines.retrieval.store import Passage
+from pipelines.retrieval.passage import Passage
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.datasets.dataset import Dataset
 from pipelines.primitives import Example
-from pipelines.retrieval.store import Passage
+from pipelines.retrieval.passage import Passage
 
 FILES = ("train.jsonl", "dev.jsonl", "corpus.jsonl")
 

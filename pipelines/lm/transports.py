@@ -1,4 +1,5 @@
-"""Which code sends a request: in-process transports registered by exact model string, else litellm."""
+"""Which code sends a request: an in-process transport registered by exact model string (the scripted LM),
+the embedded model's pool for `local/...`, else litellm for every other provider."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.lm import litellm_transport
+from pipelines.lm.local import transport as local_transport
 from pipelines.lm.types import Completion
 
 Transport = Callable[[str, list[dict[str, Any]], dict[str, Any]], Completion]
@@ -29,6 +32,6 @@ def transport_for(model: str) -> Transport:
         registered = _registered.get(model)
     if registered is not None:
         return registered
-    from pipelines.lm import litellm_bridge
-
-    return litellm_bridge.complete
+    if local_transport.serves(model):
+        return local_transport.complete
+    return litellm_transport.complete

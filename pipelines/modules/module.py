@@ -1,41 +1,52 @@
-"""`Module`: the base of every program, composed like a PyTorch module."""
+"""`Module`: the base of every program, composed like a PyTorch module; `Predictor`: the base of the modules
+whose state optimizers tune and program state saves."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pipelines import state
+from pipelines.lm.usage import track_usage
+from pipelines.primitives import Prediction
+
 if TYPE_CHECKING:
     from pipelines.lm.client import LM
-    from pipelines.modules.predict import Predict
-    from pipelines.primitives import Prediction
+    from pipelines.primitives import Example
+    from pipelines.signatures import Signature
 
 ModuleType = TypeVar("ModuleType", bound="Module")
 
 
 class Module:
     """Sub-modules assigned as attributes (or inside lists and dicts) are found automatically; calling a
-    module runs its `forward`."""
+    module runs its `forward` in a usage scope of its own, so the prediction it returns reports every LM call
+    made by it and by the modules it calls, without code of its own."""
 
     def forward(self, **inputs: Any) -> Prediction:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Prediction:
-        return self.forward(*args, **kwargs)
+        with track_usage() as usage:
+            returned = self.forward(*args, **kwargs)
+        if not isinstance(returned, Mapping):
+            raise TypeError(f"{type(self).__name__}.forward must return a Prediction or a mapping of outputs, "
+                            f"got {type(returned).__name__}")
+        spent = usage.total
+        fields = returned.to_dict() if isinstance(returned, Prediction) else dict(returned)
+        return Prediction(fields, usage=spent, cached=spent.calls == 0 and spent.cache_hits > 0)
 
-    def named_predictors(self) -> list[tuple[str, Predict]]:
-        """Every `Predict` inside, by attribute path (`generate.predict`); the names key program state."""
-        from pipelines.modules.predict import Predict
-
-        return self.named_modules(Predict)
+    def named_predictors(self) -> list[tuple[str, Predictor]]:
+        """Every predictor inside, by attribute path (`generate.predict`); the names key program state."""
+        return self.named_modules(Predictor)
 
     def named_modules(self, kind: type[ModuleType]) -> list[tuple[str, ModuleType]]:
         """Every module of `kind` inside (not looking into those found), by attribute path."""
         return list(_walk(self, "", kind))
 
-    def predictors(self) -> list[Predict]:
+    def predictors(self) -> list[Predictor]:
         return [predictor for _, predictor in self.named_predictors()]
 
     def set_lm(self, lm: LM | None) -> None:
@@ -48,20 +59,23 @@ class Module:
         return copy.deepcopy(self)
 
     def save(self, path: str | Path) -> None:
-        from pipelines.state import save_program
-
-        save_program(self, Path(path))
+        state.save_program(self, Path(path))
 
     def load(self, path: str | Path) -> Module:
         """Load saved state into this program (its structure must match) and return it."""
-        from pipelines.state import load_program
-
-        return load_program(self, Path(path))
+        return state.load_program(self, Path(path))
 
     def fingerprint(self) -> str:
-        from pipelines.state import fingerprint
+        return state.fingerprint(self)
 
-        return fingerprint(self)
+
+class Predictor(Module):
+    """A module with learnable state: its signature (instructions and field descriptions), its demos and
+    optionally its own LM. Optimizers tune exactly these; program state saves exactly these."""
+
+    signature: Signature
+    demos: list[Example]
+    lm: LM | None
 
 
 def _walk(value: Any, path: str, kind: type[ModuleType]) -> Iterator[tuple[str, ModuleType]]:

@@ -7,14 +7,13 @@ from typing import Any
 from pipelines import adapter
 from pipelines.config import current_lm
 from pipelines.lm.client import LM
-from pipelines.lm.usage import track_usage
-from pipelines.modules.module import Module
+from pipelines.modules.module import Predictor
 from pipelines.modules.trace import record_step
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import Signature, ensure_signature
 
 
-class Predict(Module):
+class Predict(Predictor):
     """Fills a signature's outputs from its inputs. `demos` (examples with input and output fields) are
     shown as earlier turns of the conversation; `config` (temperature, max_tokens, ...) goes to the LM."""
 
@@ -26,11 +25,9 @@ class Predict(Module):
 
     def forward(self, **inputs: Any) -> Prediction:
         self._check_inputs(inputs)
-        lm = self.lm or current_lm()
-        with track_usage() as usage:
-            outputs, completions = adapter.predict(lm, self.signature, self.demos, inputs, **self.config)
+        outputs = adapter.predict(self.lm or current_lm(), self.signature, self.demos, inputs, **self.config)
         record_step(self, inputs, outputs)
-        return Prediction(outputs, usage=usage.total, cached=all(c.cached for c in completions))
+        return Prediction(outputs)
 
     def format_prompt(self, **inputs: Any) -> str:
         """The conversation this step would send for `inputs` (demos included) as readable text: no LM call."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipelines.lm import tracing
 from pipelines.lm.usage import Usage, record
 from pipelines.modules.module import Module
 from pipelines.primitives import Prediction
-from pipelines.retrieval.store import VectorStore
+
+if TYPE_CHECKING:  # a store is passed in: declaring a program loads no FAISS
+    from pipelines.retrieval.store import VectorStore
 
 
 class Retrieve(Module):
@@ -32,5 +36,4 @@ class Retrieve(Module):
             passage_ids=[hit.passage.id for hit in found],
             titles=[hit.passage.title for hit in found],
             scores=[hit.score for hit in found],
-            usage=Usage(retrievals=1),
         )

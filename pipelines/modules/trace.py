@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.modules.predict import Predict
+    from pipelines.modules.module import Predictor
 
 
 @dataclass(frozen=True)
 class TraceStep:
-    predictor: Predict
+    predictor: Predictor
     inputs: dict[str, Any]
     outputs: dict[str, Any]
 
@@ -34,7 +34,7 @@ def collect_trace() -> Iterator[list[TraceStep]]:
         _active.reset(token)
 
 
-def record_step(predictor: Predict, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+def record_step(predictor: Predictor, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
     steps = _active.get()
     if steps is not None:
         steps.append(TraceStep(predictor, dict(inputs), dict(outputs)))

@@ -21,7 +21,7 @@ from pipelines.lm.errors import BudgetExceeded
 from pipelines.lm.usage import track_usage
 from pipelines.modules import Module
 from pipelines.modules.trace import TraceStep, collect_trace
-from pipelines.optimizers.base import Optimizer, check_inputs
+from pipelines.optimizers.base import CallEstimate, Optimizer, bootstrap_runs_for, check_inputs
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example
 
@@ -33,6 +33,16 @@ class _Attempt:
     example: Example
     steps: list[TraceStep]
     passed: bool
+
+
+@dataclass(frozen=True)
+class _Bootstrapped:
+    """What a bootstrapping pass found: the passing attempts (at most the demos wanted), how many runs it
+    took, and whether the budget ended it."""
+
+    passed: list[_Attempt]
+    attempts: int
+    stopped_by_budget: bool
 
 
 class BootstrapFewShot(Optimizer):
@@ -57,24 +67,38 @@ class BootstrapFewShot(Optimizer):
         self.budget = budget
         self.seed = seed
 
-    def compile(self, program: Module, trainset: Sequence[Example]) -> Module:
+    def compile(self, program: Module, trainset: Sequence[Example],
+                valset: Sequence[Example] | None = None) -> Module:
+        """`valset` is accepted for the common protocol; demos are kept by the metric on training runs."""
         check_inputs(program, trainset)
         if self.max_rounds < 1:
             raise ValueError(f"max_rounds must be at least 1, got {self.max_rounds}")
         metric = as_metric(self.metric)
         teacher = (self.teacher or program).deepcopy()
-        compiled = program.deepcopy()
-        self.stopped_by_budget_ = False
-        self.attempts_ = 0
         with track_usage() as usage, self.budget or nullcontext():
-            passed = self._bootstrap(teacher, list(trainset), metric)
-        self.usage_ = usage.total
-        self._assign_demos(teacher, compiled, passed, list(trainset))
+            found = self._bootstrap(teacher, list(trainset), metric)
+        self.usage_, self.attempts_, self.program_runs_ = usage.total, found.attempts, found.attempts
+        self.stopped_by_budget_ = found.stopped_by_budget
+        self.bootstrapped_ = _demos_by_predictor(teacher, program, found.passed)
+        used = {attempt.example.example_id for attempt in found.passed}
+        rest = [example for example in trainset if example.example_id not in used]
+        labeled = random.Random(self.seed).sample(rest, min(self.max_labeled_demos, len(rest)))
+        compiled = program.deepcopy()
+        for name, predictor in compiled.named_predictors():
+            predictor.demos = self.bootstrapped_[name][:self.max_bootstrapped_demos] + labeled
+        self.demo_counts_ = {name: {"bootstrapped": min(len(demos), self.max_bootstrapped_demos),
+                                    "labeled": len(labeled)} for name, demos in self.bootstrapped_.items()}
         return compiled
 
-    def _bootstrap(self, teacher: Module, trainset: list[Example], metric: Metric) -> list[_Attempt]:
+    def estimate(self, program: Module, trainset: Sequence[Example],
+                 valset: Sequence[Example] | None = None) -> CallEstimate:
+        return CallEstimate(bootstrap_runs=min(len(trainset), bootstrap_runs_for(self.max_bootstrapped_demos)),
+                            lm_calls_per_run=len(program.named_predictors()))
+
+    def _bootstrap(self, teacher: Module, trainset: list[Example], metric: Metric) -> _Bootstrapped:
         """Passing attempts, at most `max_bootstrapped_demos`, in training-set order."""
         passed: list[_Attempt] = []
+        attempts = 0
         progress = tqdm(desc="bootstrapping demos", unit="run", postfix={"passed": 0}, disable=None)
         try:
             for round_index in range(self.max_rounds):
@@ -84,19 +108,19 @@ class BootstrapFewShot(Optimizer):
                 lm = current_lm() if round_index == 0 else current_lm().copy(temperature=self.temperature)
                 for start in range(0, len(pending), max(1, self.num_threads)):
                     if len(passed) >= self.max_bootstrapped_demos:
-                        return passed
-                    attempts = parallel_map(partial(self._attempt, teacher, metric, lm),
-                                            pending[start:start + self.num_threads], num_threads=self.num_threads)
-                    self.attempts_ += len(attempts)
-                    passed += [attempt for attempt in attempts if attempt.passed]
+                        return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, False)
+                    batch = parallel_map(partial(self._attempt, teacher, metric, lm),
+                                         pending[start:start + self.num_threads], num_threads=self.num_threads)
+                    attempts += len(batch)
+                    passed += [attempt for attempt in batch if attempt.passed]
                     progress.set_postfix(passed=len(passed), refresh=False)
-                    progress.update(len(attempts))
+                    progress.update(len(batch))
         except BudgetExceeded as error:
-            self.stopped_by_budget_ = True
             log.warning("bootstrapping stopped early, the budget is spent (%s); keeping %d demos", error, len(passed))
+            return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, True)
         finally:
             progress.close()
-        return passed[:self.max_bootstrapped_demos]
+        return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, False)
 
     def _attempt(self, teacher: Module, metric: Metric, lm: LM, example: Example) -> _Attempt:
         with context(lm=lm), collect_trace() as steps:
@@ -111,22 +135,15 @@ class BootstrapFewShot(Optimizer):
         passed = score >= self.metric_threshold if self.metric_threshold is not None else bool(score)
         return _Attempt(example, list(steps), passed)
 
-    def _assign_demos(self, teacher: Module, compiled: Module, passed: list[_Attempt],
-                      trainset: list[Example]) -> None:
-        """Each student predictor gets the steps its twin in the teacher took in passing runs."""
-        teacher_names = {id(predictor): name for name, predictor in teacher.named_predictors()}
-        bootstrapped: dict[str, list[Example]] = {name: [] for name, _ in compiled.named_predictors()}
-        for attempt in passed:
-            for step in attempt.steps:
-                name = teacher_names.get(id(step.predictor))
-                if name in bootstrapped:
-                    bootstrapped[name].append(Example({**step.inputs, **step.outputs},
-                                                      input_keys=tuple(step.inputs)))
-        used = {attempt.example.example_id for attempt in passed}
-        rest = [example for example in trainset if example.example_id not in used]
-        labeled = random.Random(self.seed).sample(rest, min(self.max_labeled_demos, len(rest)))
-        self.bootstrapped_ = bootstrapped
-        for name, predictor in compiled.named_predictors():
-            predictor.demos = bootstrapped[name][:self.max_bootstrapped_demos] + labeled
-        self.demo_counts_ = {name: {"bootstrapped": min(len(demos), self.max_bootstrapped_demos),
-                                    "labeled": len(labeled)} for name, demos in bootstrapped.items()}
+
+
+def _demos_by_predictor(teacher: Module, program: Module, passed: list[_Attempt]) -> dict[str, list[Example]]:
+    """For each of the program's predictors, the steps its twin in the teacher took in passing runs."""
+    teacher_names = {id(predictor): name for name, predictor in teacher.named_predictors()}
+    bootstrapped: dict[str, list[Example]] = {name: [] for name, _ in program.named_predictors()}
+    for attempt in passed:
+        for step in attempt.steps:
+            name = teacher_names.get(id(step.predictor))
+            if name in bootstrapped:
+                bootstrapped[name].append(Example({**step.inputs, **step.outputs}, input_keys=tuple(step.inputs)))
+    return bootstrapped

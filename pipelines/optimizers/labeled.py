@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 
 from pipelines.modules import Module
-from pipelines.optimizers.base import Optimizer, check_inputs
+from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
 from pipelines.primitives import Example
 
 
@@ -17,7 +17,9 @@ class LabeledFewShot(Optimizer):
         self.k = k
         self.seed = seed
 
-    def compile(self, program: Module, trainset: Sequence[Example]) -> Module:
+    def compile(self, program: Module, trainset: Sequence[Example],
+                valset: Sequence[Example] | None = None) -> Module:
+        """`valset` is accepted for the common protocol; labeled demos need no scoring."""
         check_inputs(program, trainset)
         if self.k < 0:
             raise ValueError(f"k must be 0 or more, got {self.k}")
@@ -26,4 +28,9 @@ class LabeledFewShot(Optimizer):
         for _, predictor in compiled.named_predictors():
             predictor.demos = rng.sample(list(trainset), min(self.k, len(trainset)))
         self.demo_counts_ = {name: len(p.demos) for name, p in compiled.named_predictors()}
+        self.stopped_by_budget_, self.program_runs_ = False, 0
         return compiled
+
+    def estimate(self, program: Module, trainset: Sequence[Example],
+                 valset: Sequence[Example] | None = None) -> CallEstimate:
+        return CallEstimate(lm_calls_per_run=len(program.named_predictors()))

@@ -12,11 +12,10 @@ import hashlib
 import json
 import logging
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,10 @@ from pipelines.lm.client import LM
 from pipelines.lm.errors import BudgetExceeded
 from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module
-from pipelines.optimizers.base import Optimizer, check_inputs
+from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
 from pipelines.optimizers.demo_sets import propose_demo_sets
 from pipelines.optimizers.pareto import pareto_front, pick
-from pipelines.optimizers.presets import CallEstimate, SearchSettings, estimate, resolve
+from pipelines.optimizers.presets import SearchSettings, estimate
 from pipelines.optimizers.proposer import propose_instructions
 from pipelines.optimizers.scorebook import ScoreBook
 from pipelines.optimizers.search import Search, SearchState, TrialListener, trial_records
@@ -57,29 +56,30 @@ class ParetoPoint:
     latency: float
 
 
-class MIPRO(Optimizer):
-    """Settings come from `auto` (light, medium, heavy; see `presets.AUTO`) with any given setting on top.
-    `objectives` starts with "quality" and may add "tokens" and/or "latency" (mean per example, cached
-    calls included) for a multi-objective search. `study_path` keeps the Optuna study in SQLite; `resume`
-    continues the search stored there. `proposal_lm` writes instructions (default: the configured LM).
-    A spent `budget` ends the search with the best fully evaluated program so far."""
+@dataclass(frozen=True)
+class _Candidates:
+    """The search space, and what building it cost (nothing when a resumed study already holds it)."""
 
-    def __init__(self, metric: Metric | Callable[..., Any], *, auto: str | None = "light",
-                 num_candidates: int | None = None, num_trials: int | None = None, minibatch_size: int | None = None,
-                 val_size: int | None = None, num_full_evals: int | None = None,
-                 max_bootstrapped_demos: int | None = None, max_labeled_demos: int | None = None,
+    space: SearchSpace
+    bootstrap_runs: int = 0
+    bootstrap_usage: Usage = field(default_factory=Usage)
+    proposal_usage: Usage = field(default_factory=Usage)
+
+
+class MIPRO(Optimizer):
+    """`settings` is a preset name (light, medium, heavy; see `presets.AUTO`) or a `SearchSettings`, e.g.
+    `SearchSettings.preset("light", num_trials=30)`. `objectives` starts with "quality" and may add "tokens"
+    and/or "latency" (mean per example, cached calls included) for a multi-objective search. `study_path`
+    keeps the Optuna study in SQLite; `resume` continues the search stored there. `proposal_lm` writes
+    instructions (default: the configured LM). A spent `budget` ends the search with the best fully
+    evaluated program so far."""
+
+    def __init__(self, metric: Metric | Callable[..., Any], *, settings: str | SearchSettings = "light",
                  objectives: Sequence[str] = ("quality",), proposal_lm: LM | None = None, num_threads: int = 4,
                  budget: Budget | None = None, study_path: str | Path | None = None, resume: bool = False,
                  listeners: Sequence[TrialListener] = (), seed: int = 0):
         self.metric = metric
-        self.auto = auto
-        self.num_candidates = num_candidates
-        self.num_trials = num_trials
-        self.minibatch_size = minibatch_size
-        self.val_size = val_size
-        self.num_full_evals = num_full_evals
-        self.max_bootstrapped_demos = max_bootstrapped_demos
-        self.max_labeled_demos = max_labeled_demos
+        self.settings = settings
         self.objectives = objectives
         self.proposal_lm = proposal_lm
         self.num_threads = num_threads
@@ -89,45 +89,52 @@ class MIPRO(Optimizer):
         self.listeners = listeners
         self.seed = seed
 
-    def search_settings(self) -> SearchSettings:
-        return resolve(self.auto, {name: getattr(self, name) for name in SearchSettings.__dataclass_fields__})
-
     def estimate(self, program: Module, trainset: Sequence[Example],
                  valset: Sequence[Example] | None = None) -> CallEstimate:
         """Upper bounds of the program runs and LM calls `compile` would make: no LM call."""
-        return estimate(self.search_settings(), num_predictors=len(program.named_predictors()),
+        return estimate(SearchSettings.of(self.settings), num_predictors=len(program.named_predictors()),
                         train_size=len(trainset), val_size=len(valset or trainset))
 
     @quiet_optuna()
     def compile(self, program: Module, trainset: Sequence[Example], valset: Sequence[Example] | None = None) -> Module:
         check_inputs(program, trainset)
         costs = check_objectives(self.objectives)
-        settings, metric = self.search_settings(), as_metric(self.metric)
+        settings, metric = SearchSettings.of(self.settings), as_metric(self.metric)
         validation = self._validation(valset or trainset, settings)
         self.estimate_ = self.estimate(program, trainset, validation)
         study = open_study(Path(self.study_path) if self.study_path else None,
                            directions=["maximize"] + ["minimize"] * len(costs), seed=self.seed,
                            startup_trials=max(2, settings.num_trials // 4), resume=self.resume,
                            inputs=_inputs(program, trainset, validation, settings, costs, metric, self.seed))
-        self.study_, self.stopped_by_budget_ = study, False
-        started = time.perf_counter()
-        book = ScoreBook(validation, settings.minibatch_size)
+        book, stopped = ScoreBook(validation, settings.minibatch_size), False
         with track_usage() as total, self.budget or nullcontext():
-            space = self._search_space(study, program, list(trainset), metric, settings)
-            search = Search(SearchState(study, space, book, program, metric, settings, costs, self.num_threads),
-                            self.listeners)
+            candidates = self._candidates(study, program, list(trainset), metric, settings)
+            search = Search(SearchState(study, candidates.space, book, program, metric, settings, costs,
+                                        self.num_threads), self.listeners)
             try:
                 search.run()
             except BudgetExceeded as error:
-                self.stopped_by_budget_ = True
+                stopped = True
                 log.warning("the search stopped early, the budget is spent (%s); returning the best fully "
                             "evaluated program so far", error)
-        self.stopped_by_budget_ |= search.state.budget_limited
-        self.seconds_ = time.perf_counter() - started
-        self.usage_, self.task_usage_ = total.total, search.state.task_usage + self._bootstrap_usage
-        self.search_space_, self.trials_ = space, trial_records(study)
-        self.program_runs_ = self.bootstrap_runs_ + sum(record.examples for record in self.trials_)
-        return self._choose(program, space, book, costs)
+        self.study_, self.search_space_, self.trials_ = study, candidates.space, trial_records(study)
+        self.stopped_by_budget_ = stopped or search.state.budget_limited
+        self.usage_, self.proposal_usage_ = total.total, candidates.proposal_usage
+        self.task_usage_ = search.state.task_usage + candidates.bootstrap_usage
+        self.bootstrap_runs_ = candidates.bootstrap_runs
+        self.program_runs_ = candidates.bootstrap_runs + sum(record.examples for record in self.trials_)
+        choice = _choose(program, candidates.space, book, costs)
+        self.best_program_, self.best_score_, self.best_combination_ = choice.program, choice.score, choice.combination
+        self.baseline_score_, self.pareto_ = choice.baseline_score, choice.pareto
+        for listener in self.listeners:
+            listener.on_search_end(study, self.trials_, ("quality", *costs))
+        return self.best_program_
+
+    def report(self) -> dict[str, Any]:
+        return {**super().report(), "proposal_lm_calls": self.proposal_usage_.calls, "trials": len(self.trials_),
+                "search_score": self.best_score_,
+                "pareto": [{"score": point.score, "tokens": point.tokens, "latency": point.latency}
+                           for point in self.pareto_]}
 
     def _validation(self, valset: Sequence[Example], settings: SearchSettings) -> list[Example]:
         counts = Counter(example.example_id for example in valset)
@@ -139,48 +146,50 @@ class MIPRO(Optimizer):
         chosen = set(random.Random(self.seed).sample(range(len(valset)), settings.val_size))
         return [example for index, example in enumerate(valset) if index in chosen]
 
-    def _search_space(self, study, program: Module, trainset: list[Example], metric: Metric,
-                      settings: SearchSettings) -> SearchSpace:
+    def _candidates(self, study, program: Module, trainset: list[Example], metric: Metric,
+                    settings: SearchSettings) -> _Candidates:
         """The candidates saved in the study, or new ones (bootstrapped demos, proposed instructions)."""
-        self.bootstrap_runs_, self._bootstrap_usage = 0, Usage()
-        self.proposal_usage_ = Usage()
         saved = saved_space(study)
         if saved is not None:
-            return SearchSpace.from_dict(saved, program)
+            return _Candidates(SearchSpace.from_dict(saved, program))
         with track_usage() as bootstrap_usage:
             demo_sets = propose_demo_sets(program, trainset, metric, num_sets=settings.num_candidates,
                                           max_bootstrapped_demos=settings.max_bootstrapped_demos,
                                           max_labeled_demos=settings.max_labeled_demos,
                                           num_threads=self.num_threads, seed=self.seed)
         with track_usage() as proposal_usage:
-            proposals = propose_instructions(program, trainset, demo_sets.sets, num_candidates=settings.num_candidates,
-                                             lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
-                                             num_threads=self.num_threads)
-        self.bootstrap_runs_, self._bootstrap_usage = demo_sets.program_runs, bootstrap_usage.total
-        self.proposal_usage_ = proposal_usage.total
-        self.dataset_summary_ = proposals.dataset_summary
-        space = SearchSpace({name: PredictorCandidates(proposals.instructions[name], demo_sets.sets[name])
+            instructions = propose_instructions(program, trainset, demo_sets.sets,
+                                                num_candidates=settings.num_candidates,
+                                                lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
+                                                num_threads=self.num_threads)
+        space = SearchSpace({name: PredictorCandidates(instructions[name], demo_sets.sets[name])
                              for name, _ in program.named_predictors()})
         save_space(study, space.to_dict())
-        return space
+        return _Candidates(space, demo_sets.program_runs, bootstrap_usage.total, proposal_usage.total)
 
-    def _choose(self, program: Module, space: SearchSpace, book: ScoreBook, costs: tuple[str, ...]) -> Module:
-        full = {combination: record for combination, record in book.records.items() if book.is_full(combination)}
-        original = book.get(space.original)
-        self.baseline_score_ = original.score if space.original in full else None
-        if not full:
-            log.warning("no combination was scored on the whole validation set; returning the program as given")
-            self.best_score_, self.best_combination_, self.pareto_ = None, None, []
-            self.best_program_ = program.deepcopy()
-            return self.best_program_
-        chosen = pick(full, costs)
-        self.best_combination_, self.best_score_ = chosen, full[chosen].score
-        self.best_program_ = space.build(program, chosen)
-        front = pareto_front(full, costs) if costs else [chosen]
-        self.pareto_ = [ParetoPoint(space.build(program, combination), combination, full[combination].score,
-                                    full[combination].standard_error, full[combination].tokens,
-                                    full[combination].latency) for combination in front]
-        return self.best_program_
+
+@dataclass(frozen=True)
+class _Choice:
+    program: Module
+    score: float | None
+    combination: Combination | None
+    baseline_score: float | None
+    pareto: list[ParetoPoint]
+
+
+def _choose(program: Module, space: SearchSpace, book: ScoreBook, costs: tuple[str, ...]) -> _Choice:
+    """The program to return, by the pick rule over the fully scored combinations, and their Pareto set."""
+    full = {combination: record for combination, record in book.records.items() if book.is_full(combination)}
+    baseline = book.get(space.original).score if space.original in full else None
+    if not full:
+        log.warning("no combination was scored on the whole validation set; returning the program as given")
+        return _Choice(program.deepcopy(), None, None, baseline, [])
+    chosen = pick(full, costs)
+    front = pareto_front(full, costs) if costs else [chosen]
+    pareto = [ParetoPoint(space.build(program, combination), combination, full[combination].score,
+                          full[combination].standard_error, full[combination].tokens, full[combination].latency)
+              for combination in front]
+    return _Choice(space.build(program, chosen), full[chosen].score, chosen, baseline, pareto)
 
 
 def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from pipelines.optimizers.base import CallEstimate, bootstrap_runs_for
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -32,6 +34,22 @@ class SearchSettings:
             if value is not None and value < minimum:
                 raise ValueError(f"{name} must be at least {minimum}, got {value}")
 
+    @classmethod
+    def preset(cls, name: str = "light", **overrides: Any) -> SearchSettings:
+        """A preset (`light`, `medium`, `heavy`) with some settings changed; None leaves a setting as it is."""
+        if name not in AUTO:
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(AUTO)}")
+        unknown = sorted(set(overrides) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown search setting(s) {unknown}; the settings are "
+                             f"{', '.join(cls.__dataclass_fields__)}")
+        return replace(AUTO[name], **{key: value for key, value in overrides.items() if value is not None})
+
+    @classmethod
+    def of(cls, settings: str | SearchSettings) -> SearchSettings:
+        """`settings` itself, or the preset it names."""
+        return settings if isinstance(settings, SearchSettings) else cls.preset(settings)
+
     @property
     def full_eval_every(self) -> int:
         """Trials between two full evaluations, so they are spread over the search."""
@@ -45,40 +63,6 @@ AUTO = {
 }
 
 
-def resolve(auto: str | None, overrides: dict[str, Any]) -> SearchSettings:
-    """A preset (or the defaults) with explicit settings on top; None overrides are ignored."""
-    if auto is not None and auto not in AUTO:
-        raise ValueError(f"unknown preset auto={auto!r}; choose one of {', '.join(AUTO)}")
-    return replace(AUTO[auto or "light"], **{name: value for name, value in overrides.items() if value is not None})
-
-
-@dataclass(frozen=True)
-class CallEstimate:
-    """Upper bounds, before any call is made: bootstrapping is assumed to run twice as many training
-    examples as it keeps, and every trial to score a full minibatch."""
-
-    bootstrap_runs: int
-    proposal_calls: int
-    validation_runs: int
-    lm_calls_per_run: int
-
-    @property
-    def program_runs(self) -> int:
-        return self.bootstrap_runs + self.validation_runs
-
-    @property
-    def lm_calls(self) -> int:
-        return self.program_runs * self.lm_calls_per_run + self.proposal_calls
-
-    def to_dict(self) -> dict[str, int]:
-        return {**asdict(self), "program_runs": self.program_runs, "lm_calls": self.lm_calls}
-
-
-def bootstrap_runs_for(demos: int) -> int:
-    """Program runs expected to bootstrap `demos` passing runs, assuming about half pass."""
-    return 2 * demos
-
-
 def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, val_size: int) -> CallEstimate:
     val = min(val_size, settings.val_size) if settings.val_size is not None else val_size
     bootstrapping = settings.num_candidates > 2 and settings.max_bootstrapped_demos > 0
@@ -89,4 +73,5 @@ def estimate(settings: SearchSettings, *, num_predictors: int, train_size: int, 
     anchors = 2 if settings.num_candidates > 2 else 1  # the original, and BootstrapFewShot's demos
     # A combination worth a full evaluation has been scored on at least one minibatch already.
     validation = anchors * val + settings.num_full_evals * (val - minibatch) + settings.num_trials * minibatch
-    return CallEstimate(bootstrap_runs, proposals, validation, num_predictors)
+    return CallEstimate(bootstrap_runs=bootstrap_runs, validation_runs=validation, proposal_calls=proposals,
+                        lm_calls_per_run=num_predictors)

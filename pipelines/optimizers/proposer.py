@@ -8,7 +8,6 @@ import logging
 import random
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pipelines import adapter, prompts
@@ -32,22 +31,15 @@ PROPOSE = Signature("task_summary, program, step, examples, tip -> instruction",
                     instructions=prompts.PROPOSE_INSTRUCTION)
 
 
-@dataclass(frozen=True)
-class Proposals:
-    instructions: dict[str, list[str]]
-    dataset_summary: str
-    failed: int
-
-
 def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets: Mapping[str, list[list[Example]]],
-                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
+                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> dict[str, list[str]]:
     """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
     or a call the budget refuses, is one fewer candidate, not an error. With one candidate nothing is
     proposed and no call is made, the data summary included."""
     instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
                                           for name, predictor in program.named_predictors()}
     if num_candidates < 2:
-        return Proposals(instructions, dataset_summary="", failed=0)
+        return instructions
     rng = random.Random(seed)
     summary = _summarize(trainset, lm, rng, seed)
     description = describe_program(program)
@@ -68,8 +60,7 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
             log.info("an instruction proposal repeated a candidate: %r", cleaned)
         elif cleaned:
             instructions[name].append(cleaned)
-    failed = len(jobs) - sum(len(candidates) - 1 for candidates in instructions.values())
-    return Proposals(instructions, summary, failed)
+    return instructions
 
 
 def describe_program(program: Module) -> str:
@@ -98,7 +89,7 @@ def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: st
     search proposes the same candidates on every run and machine."""
     seeded = {"rollout_id": rollout_id, "seed": zlib.crc32(rollout_id.encode())} if rollout_id else {}
     try:
-        outputs, _ = adapter.predict(lm, signature, [], inputs, **seeded)
+        outputs = adapter.predict(lm, signature, [], inputs, **seeded)
     except BudgetExceeded:
         log.info("an instruction proposal was not made: the budget is spent")
         return None

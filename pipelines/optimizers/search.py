@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
 from optuna.distributions import CategoricalDistribution
@@ -64,8 +64,14 @@ class TrialRecord:
                    **{name: attrs[name] for name in cls.__dataclass_fields__ if name not in ("number", "params")})
 
 
-class TrialListener(Protocol):
-    def on_trial(self, record: TrialRecord, space: SearchSpace) -> None: ...
+class TrialListener:
+    """Told of each finished trial and of the search's end (to record them elsewhere); both do nothing here."""
+
+    def on_trial(self, record: TrialRecord, space: SearchSpace) -> None:
+        """A trial finished; `space` says what its combination chose."""
+
+    def on_search_end(self, study: optuna.Study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
+        """The search finished (or stopped for its budget) with these trials."""
 
 
 @dataclass

@@ -33,10 +33,6 @@ class SearchSpace:
     predictors: dict[str, PredictorCandidates]
 
     @property
-    def names(self) -> list[str]:
-        return list(self.predictors)
-
-    @property
     def original(self) -> Combination:
         return tuple((0, 0) for _ in self.predictors)
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import settings
-from pipelines.retrieval.store import Passage, VectorStore, VectorStoreError, corpus_hash
+from pipelines.retrieval.passage import Passage, corpus_hash
+from pipelines.retrieval.store import VectorStore, VectorStoreError
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,10 @@ millisecond); past that an HNSW index proposes candidates that are re-ranked exa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from pipelines import settings
 from pipelines.retrieval.embedder import Embedder, shared_embedder
+from pipelines.retrieval.passage import Passage, ScoredPassage, corpus_hash
 from pipelines.versioned import FileFormat
 
 log = logging.getLogger(__name__)
@@ -32,27 +32,6 @@ RERANK_FACTOR = 4  # the HNSW index proposes this many candidates per hit wanted
 
 class VectorStoreError(ValueError):
     """A store directory that is missing, damaged, or built for another embedder."""
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    title: str
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ScoredPassage:
-    passage: Passage
-    score: float
-
-
-def corpus_hash(passages: Sequence[Passage]) -> str:
-    digest = hashlib.sha256()
-    for passage in passages:
-        digest.update(json.dumps([passage.id, passage.title, passage.text], ensure_ascii=False).encode("utf-8"))
-    return digest.hexdigest()[:16]
 
 
 class VectorStore:

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines import LM, EvaluationStore, Predict, accuracy, context, evaluate, settings, track_usage
 from pipelines.optimizers import MIPRO
+from pipelines.optimizers.presets import SearchSettings
 from tests.pipelines.optimizers.test_mipro import EXAMPLES, TRAIN, VAL, CapitalModel
 from tests.reliability.flaky_provider import FlakyProvider, serving
 
@@ -70,9 +71,9 @@ def test_an_evaluation_through_a_flaky_provider_finishes_and_accounts_for_every_
 def test_an_optimization_through_a_flaky_provider_finishes_every_trial(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     provider = FlakyProvider(CapitalModel(), FAULT_RATES, slow_seconds=2 * CLIENT_TIMEOUT_SECONDS, seed=4)
-    optimizer = MIPRO(accuracy("capital"), num_candidates=3, num_trials=5, minibatch_size=4, val_size=12,
-                      num_full_evals=1, max_bootstrapped_demos=2, max_labeled_demos=1, num_threads=4,
-                      study_path=tmp_path / "study.db")
+    search = SearchSettings(num_candidates=3, num_trials=5, minibatch_size=4, val_size=12, num_full_evals=1,
+                            max_bootstrapped_demos=2, max_labeled_demos=1)
+    optimizer = MIPRO(accuracy("capital"), settings=search, num_threads=4, study_path=tmp_path / "study.db")
     with serving(provider), context(lm=_flaky_lm(provider)), track_usage() as usage:
         optimizer.compile(Predict("country -> capital"), TRAIN, VAL)
     assert usage.total.calls == len(provider.log) and usage.total.retries > 0

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines import ScriptedLM, tracking
+from pipelines import ScriptedLM
 from pipelines.programs import Classify
 from pipelines.state import StateError
+from serving import tracking
 from serving.packaging import log_program_model
 
 
@@ -56,8 +57,12 @@ def test_a_pickle_as_program_state_is_refused_unopened(tmp_path):
     assert not marker.exists()
 
 
-def test_the_untouched_model_loads(model_dir):
-    assert mlflow.pyfunc.load_model(str(model_dir)) is not None
+def test_the_untouched_model_loads_with_the_programs_state_and_inputs(model_dir):
+    loaded = mlflow.pyfunc.load_model(str(model_dir))
+    served = loaded.unwrap_python_model()
+    assert isinstance(served.program, Classify) and served.program.fingerprint() == Classify().fingerprint()
+    assert served.bundle.input_fields == ["question"] and served.lm.model.startswith("scripted/")
+    assert loaded.metadata.signature.inputs.input_names() == ["question"]
 
 
 def test_a_pickle_as_the_models_program_file_is_refused_unopened(model_dir, tmp_path):
@@ -90,8 +95,8 @@ FAKE_KEY = "sk-leakcheck-9f8e7d6c5b4a39281706FAKE"
 
 def test_no_api_key_in_any_artifact_log_cache_or_trace(tmp_path, monkeypatch, caplog, capfd):
     from pipelines import LM
-    from pipelines.runs import evaluate_program
     from serving.publish import publish
+    from sigflow.jobs.evaluate import evaluate_program
     from tests.reliability.flaky_provider import FlakyProvider, serving
 
     caplog.set_level(logging.DEBUG)

@@ -75,7 +75,8 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     assert response.status_code == 200, response.text
     answer = response.json()["predictions"][0]
     assert len(answer["passage_ids"]) == 1 and answer["passage_ids"][0] in {p.id for p in bbc.corpus[:40]}
-    assert answer["answer"] or answer["error"]
+    assert answer["error"] == "" and answer["answer"].strip()
+    assert answer["titles"] == [next(p.title for p in bbc.corpus[:40] if p.id == answer["passage_ids"][0])]
     assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
 
 

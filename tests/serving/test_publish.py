@@ -3,9 +3,9 @@
 import mlflow
 
 from pipelines import ScriptedLM
-from pipelines.optimization import OptimizeRequest, optimize_program
 from serving.publish import publish
 from serving.registry import versions
+from sigflow.jobs.optimize import OptimizeRequest, optimize_program
 
 
 def test_an_optimized_program_is_logged_in_its_run_and_registered_with_its_scores(tmp_path):
@@ -13,9 +13,8 @@ def test_an_optimized_program_is_logged_in_its_run_and_registered_with_its_score
     with ScriptedLM(responder=lambda messages: "label: human") as fake:
         report = optimize_program(request, lm=fake.lm(), studies_dir=tmp_path)
         summary = report.summary()
-        version = publish(report.program, lm=fake.lm(), name="classifier", run_id=report.run_id, scores={
-            "dataset": summary["dataset"], "metric": summary["metric"], "score": summary["score"],
-            "optimizer": "labeled"})
+        version = publish(report.program, lm=fake.lm(), name="classifier", run_id=report.run_id,
+                          scores=report.scores())
     assert version.run_id == report.run_id and versions("classifier")[0].version == version.version
     assert version.tags["fingerprint"] == report.program.fingerprint()
     assert float(version.tags["score"]) == summary["score"] and version.tags["optimizer"] == "labeled"

@@ -4,8 +4,9 @@ import mlflow
 import pandas as pd
 import pytest
 
-from pipelines import ScriptedLM, tracking
+from pipelines import ScriptedLM
 from pipelines.programs import Classify
+from serving import tracking
 from serving.packaging import log_program_model
 from serving.registry import PromotionRefused, promote, register, versions
 

@@ -17,12 +17,12 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, Any
 
-import pipelines
 from pipelines import settings
 from pipelines.lm.errors import LMServerError, LMTimeout
 from pipelines.lm.local.gguf import ensure_model
 
 CONTEXT_TOKENS = 8192
+_SOURCE_ROOT = Path(__file__).resolve().parents[3]  # where `pipelines` is importable from
 _STARTUP_SECONDS = 300.0
 
 
@@ -71,9 +71,8 @@ class _Worker:
     def _start_process(self) -> None:
         # Kept open while the process lives (its tail explains a crash); closed in _forget_process.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
-        source_root = str(Path(pipelines.__file__).resolve().parents[1])
         environment = {**os.environ, "OMP_NUM_THREADS": "1",
-                       "PYTHONPATH": os.pathsep.join(filter(None, [source_root, os.environ.get("PYTHONPATH")]))}
+                       "PYTHONPATH": os.pathsep.join(filter(None, [str(_SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.lm.local.worker", str(self.pool.model_path),
              str(self.pool.context_tokens)],

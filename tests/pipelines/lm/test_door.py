@@ -1,5 +1,6 @@
 """The door's retry policy, usage accounting, cache behaviour and secrecy, with a scripted provider."""
 
+import itertools
 import sqlite3
 import time
 
@@ -37,12 +38,24 @@ def test_retries_stop_after_num_retries_and_raise_the_last_error():
     assert usage.calls == 3 and usage.failures == 1
 
 
-def test_backoff_grows_between_attempts():
-    with ScriptedLM([LMRateLimited("a"), LMRateLimited("b"), "ok"]) as fake:
-        started = time.perf_counter()
-        fake.lm(cache=False, backoff_seconds=0.1)("hi")
-        elapsed = time.perf_counter() - started
-    assert elapsed >= 0.1 + 0.2  # waits of 0.1 and 0.2 seconds at the least, plus jitter
+def test_backoff_doubles_between_attempts_with_bounded_jitter():
+    backoff, failures = 0.1, iter([LMRateLimited("a"), LMRateLimited("b"), LMRateLimited("c")])
+    called_at: list[float] = []
+
+    def provider(messages) -> str:
+        called_at.append(time.perf_counter())
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "ok"
+
+    with ScriptedLM(responder=provider) as fake:
+        assert fake.lm(cache=False, backoff_seconds=backoff)("hi") == ["ok"]
+    waits = [later - earlier for earlier, later in itertools.pairwise(called_at)]
+    assert len(waits) == 3
+    for attempt, wait in enumerate(waits):  # backoff * 2**attempt, plus jitter of up to `backoff`
+        assert backoff * 2 ** attempt <= wait < backoff * 2 ** attempt + backoff + 0.05, (attempt, waits)
+    assert waits[0] < waits[1] < waits[2]
 
 
 def test_cache_hit_makes_no_call_and_is_counted():

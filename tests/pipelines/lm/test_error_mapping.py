@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from pipelines.lm import errors
-from pipelines.lm.litellm_bridge import load_litellm, map_error
+from pipelines.lm.litellm_transport import load_litellm, map_error
 
 litellm = load_litellm()
 _response = httpx.Response(500, request=httpx.Request("POST", "http://127.0.0.1"))

@@ -13,8 +13,9 @@ from contextlib import closing
 import optuna
 import pytest
 
-from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context
+from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context, evaluate
 from pipelines.optimizers import MIPRO
+from pipelines.optimizers.presets import SearchSettings
 from pipelines.optimizers.study import StudyMismatch, open_study
 
 COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
@@ -45,10 +46,15 @@ class CapitalModel:
         return f"capital: {COUNTRIES[country] if right else 'Atlantis'}"
 
 
-def _mipro(**settings):
-    defaults = {"num_candidates": 4, "num_trials": 6, "minibatch_size": 4, "val_size": 12, "num_full_evals": 1,
-                "max_bootstrapped_demos": 2, "max_labeled_demos": 1, "num_threads": 2}
-    return MIPRO(accuracy("capital"), **{**defaults, **settings})
+SEARCH = {"num_candidates": 4, "num_trials": 6, "minibatch_size": 4, "val_size": 12, "num_full_evals": 1,
+          "max_bootstrapped_demos": 2, "max_labeled_demos": 1}
+
+
+def _mipro(**options):
+    """MIPRO on the small search above; search settings among `options` change it, the rest go to MIPRO."""
+    search = {name: options.pop(name) for name in list(options) if name in SearchSettings.__dataclass_fields__}
+    return MIPRO(accuracy("capital"), settings=SearchSettings(**{**SEARCH, **search}),
+                 num_threads=2, **options)
 
 
 def _compile(optimizer, program=None, model=None):
@@ -120,7 +126,10 @@ def test_search_finds_a_better_program_and_scores_it_on_the_whole_validation_set
     assert optimizer.best_score_ >= 0.5
     full = [trial for trial in optimizer.trials_ if trial.kind in ("original", "bootstrapped", "full")]
     assert all(trial.full and trial.seen == len(VAL) for trial in full)
-    assert compiled.signature.instructions == GOOD_INSTRUCTION or compiled.demos
+    assert optimizer.best_combination_ != optimizer.search_space_.original
+    with ScriptedLM(responder=CapitalModel()) as fake, context(lm=fake.lm()):
+        rescored = evaluate(compiled, VAL, accuracy("capital"), description=None)
+    assert rescored.score == pytest.approx(optimizer.best_score_)  # the program returned is the one scored
 
 
 def test_no_combination_is_scored_twice_on_the_same_example():
@@ -244,8 +253,12 @@ def test_resume_refuses_a_study_of_other_inputs(tmp_path):
 def test_multi_objective_search_returns_a_pareto_set_and_picks_by_the_rule():
     optimizer = _mipro(objectives=("quality", "tokens"), num_trials=10, num_full_evals=3)
     _compile(optimizer)
-    points = optimizer.pareto_
-    assert points and all(point.program is not None for point in points)
+    points, candidates = optimizer.pareto_, optimizer.search_space_.predictors["self"]
+    assert points
+    for point in points:  # each point carries the program its combination builds
+        ((instruction, demos),) = point.combination
+        assert point.program.signature.instructions == candidates.instructions[instruction]
+        assert point.program.demos == candidates.demo_sets[demos]
     for point in points:
         assert not any(other.score >= point.score and other.tokens <= point.tokens
                        and (other.score, other.tokens) != (point.score, point.tokens) for other in points)
@@ -262,9 +275,15 @@ def test_objectives_must_start_with_quality_and_name_known_costs(objectives):
         _compile(_mipro(objectives=objectives))
 
 
-def test_an_unknown_preset_is_refused():
-    with pytest.raises(ValueError, match="unknown preset"):
-        _mipro(auto="extreme").search_settings()
+def test_an_unknown_preset_is_refused_by_compile_not_the_constructor():
+    optimizer = MIPRO(accuracy("capital"), settings="extreme")
+    with pytest.raises(ValueError, match="unknown preset 'extreme'; choose one of light, medium, heavy"):
+        _compile(optimizer)
+
+
+def test_an_unknown_search_setting_is_named():
+    with pytest.raises(ValueError, match=r"unknown search setting\(s\) \['num_trails'\]"):
+        SearchSettings.preset("light", num_trails=3)
 
 
 def test_optuna_stays_quiet_during_a_search_and_its_verbosity_comes_back(caplog):

@@ -3,8 +3,9 @@ import json
 import pytest
 
 from pipelines.datasets import load_dataset
+from pipelines.retrieval import Passage
 from pipelines.retrieval.embedder import Embedder
-from pipelines.retrieval.store import HNSW_EF_SEARCH, Passage, VectorStore, VectorStoreError
+from pipelines.retrieval.store import HNSW_EF_SEARCH, VectorStore, VectorStoreError
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
 PASSAGES = [

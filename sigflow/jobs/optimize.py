@@ -1,4 +1,4 @@
-"""The library function behind `sigflow optimize`: a shipped program optimized on its dataset as one MLflow
+"""The job behind `sigflow optimize`: a shipped program optimized on its dataset as one MLflow
 run (a nested run per search trial), under a budget, resumable.
 
 The budget caps the optimizer. The baseline and final scores on the validation split are measurements made
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines import tracking
 from pipelines.config import context
 from pipelines.evaluation.evaluate import EvaluationResult, evaluate
 from pipelines.evaluation.metrics import Metric
@@ -21,13 +20,13 @@ from pipelines.lm.budget import Budget
 from pipelines.lm.client import LM
 from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module
-from pipelines.optimization_tracking import MlflowTrialLogger, log_search
 from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
 from pipelines.optimizers.mipro import check_objectives
-from pipelines.optimizers.presets import bootstrap_runs_for, resolve
-from pipelines.runs import load_for
+from pipelines.optimizers.presets import SearchSettings
+from serving import tracking
+from serving.trials import MlflowTrialLogger
+from sigflow.jobs.shipped import load_for
 
-OPTIMIZERS = ("labeled", "bootstrap", "random", "mipro")
 LABELED_DEMOS = 4
 
 
@@ -49,6 +48,10 @@ class OptimizeRequest:
     search: Mapping[str, int] = field(default_factory=dict)
     """MIPRO settings over the `auto` preset (`num_trials`, `val_size`, ...; see `SearchSettings`)."""
 
+    @property
+    def settings(self) -> SearchSettings:
+        return SearchSettings.preset(self.auto, **self.search)
+
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
@@ -59,7 +62,7 @@ class OptimizeRequest:
         check_objectives(self.objectives)
         if self.search and self.optimizer != "mipro":
             raise ValueError("search settings apply to --optimizer mipro")
-        resolve(self.auto, dict(self.search))
+        SearchSettings.preset(self.auto, **self.search)  # a bad preset or setting is refused before any work
 
     @property
     def budget(self) -> Budget | None:
@@ -100,6 +103,11 @@ class OptimizationReport:
             "seconds": round(self.seconds, 3), "run_id": self.run_id,
         }
 
+    def scores(self) -> dict[str, Any]:
+        """How the optimized program scored, as a registered version is tagged with it."""
+        return {"dataset": self.dataset, "metric": self.final.metric, "score": self.final.score,
+                "optimizer": self.request.optimizer}
+
 
 def estimate_optimization(request: OptimizeRequest) -> dict[str, int]:
     """Upper-bound LM calls of `optimize_program`, before any is made (`--dry-run`)."""
@@ -132,13 +140,12 @@ def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, pro
         estimated = _estimate(request, optimizer, program, train, val)
         baseline = evaluate(program, val, primary, num_threads=request.num_threads, description="baseline")
         with track_usage() as optimizer_usage:
-            optimized = (optimizer.compile(program, train, val) if isinstance(optimizer, MIPRO | BootstrapRandomSearch)
-                         else optimizer.compile(program, train))
+            optimized = optimizer.compile(program, train, val)
         final = evaluate(optimized, val, primary, num_threads=request.num_threads, description="optimized")
         report = OptimizationReport(request, loaded.name, len(train), baseline, final, baseline.scores(metrics),
-                                    final.scores(metrics), optimizer_usage.total, usage.total, _details(optimizer),
+                                    final.scores(metrics), optimizer_usage.total, usage.total, optimizer.report(),
                                     estimated, run_id, time.perf_counter() - started, optimized)
-        _log(report, optimizer)
+        _log(report)
     return report
 
 
@@ -152,50 +159,37 @@ def _interrupted_run(request: OptimizeRequest, tags: dict[str, str]) -> str | No
     return found
 
 
+OptimizerFactory = Callable[[OptimizeRequest, Metric, Path | None], Optimizer]
+OPTIMIZERS: dict[str, OptimizerFactory] = {
+    "labeled": lambda request, metric, study_path: LabeledFewShot(k=LABELED_DEMOS, seed=request.seed),
+    "bootstrap": lambda request, metric, study_path: BootstrapFewShot(
+        metric, num_threads=request.num_threads, budget=request.budget, seed=request.seed),
+    "random": lambda request, metric, study_path: BootstrapRandomSearch(
+        metric, num_threads=request.num_threads, budget=request.budget, seed=request.seed),
+    "mipro": lambda request, metric, study_path: MIPRO(
+        metric, settings=request.settings, objectives=request.objectives, study_path=study_path,
+        resume=request.resume, listeners=[MlflowTrialLogger()], num_threads=request.num_threads,
+        budget=request.budget, seed=request.seed),
+}
+"""Each optimizer by its CLI name, built from a request: the one place that knows their settings."""
+
+
 def _optimizer(request: OptimizeRequest, metric: Metric, study_path: Path | None) -> Optimizer:
-    common = {"num_threads": request.num_threads, "budget": request.budget, "seed": request.seed}
-    if request.optimizer == "labeled":
-        return LabeledFewShot(k=LABELED_DEMOS, seed=request.seed)
-    if request.optimizer == "bootstrap":
-        return BootstrapFewShot(metric, **common)
-    if request.optimizer == "random":
-        return BootstrapRandomSearch(metric, **common)
-    return MIPRO(metric, auto=request.auto, objectives=request.objectives, study_path=study_path,
-                 resume=request.resume, listeners=[MlflowTrialLogger()], **common, **request.search)
+    return OPTIMIZERS[request.optimizer](request, metric, study_path)
 
 
 def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, train: list, val: list
               ) -> dict[str, int]:
-    calls_per_run = len(program.named_predictors())
-    if isinstance(optimizer, MIPRO):
-        optimizer_calls = optimizer.estimate(program, train, val).lm_calls
-    elif isinstance(optimizer, BootstrapRandomSearch):
-        runs = (optimizer.num_candidates * bootstrap_runs_for(optimizer.max_bootstrapped_demos)
-                + (optimizer.num_candidates + 2) * len(val))
-        optimizer_calls = runs * calls_per_run
-    elif isinstance(optimizer, BootstrapFewShot):
-        optimizer_calls = bootstrap_runs_for(optimizer.max_bootstrapped_demos) * calls_per_run
-    else:
-        optimizer_calls = 0
+    estimate = optimizer.estimate(program, train, val)
+    optimizer_calls = estimate.lm_calls
     if request.budget_calls is not None:
         optimizer_calls = min(optimizer_calls, request.budget_calls)
-    evaluation_calls = 2 * len(val) * calls_per_run
+    evaluation_calls = 2 * len(val) * estimate.lm_calls_per_run
     return {"optimizer_lm_calls": optimizer_calls, "evaluation_lm_calls": evaluation_calls,
             "lm_calls": optimizer_calls + evaluation_calls}
 
 
-def _details(optimizer: Optimizer) -> dict[str, Any]:
-    """What the optimizer learned that the summary reports: budget stop, and for MIPRO its search."""
-    details: dict[str, Any] = {"stopped_by_budget": bool(getattr(optimizer, "stopped_by_budget_", False))}
-    if isinstance(optimizer, MIPRO):
-        details.update(proposal_lm_calls=optimizer.proposal_usage_.calls, program_runs=optimizer.program_runs_,
-                       trials=len(optimizer.trials_), search_score=optimizer.best_score_,
-                       pareto=[{"score": point.score, "tokens": point.tokens, "latency": point.latency}
-                               for point in optimizer.pareto_])
-    return details
-
-
-def _log(report: OptimizationReport, optimizer: Optimizer) -> None:
+def _log(report: OptimizationReport) -> None:
     mlflow = tracking.mlflow_module()
     tracking.log_evaluation(report.baseline, report.baseline_metrics, prefix="baseline_")
     tracking.log_evaluation(report.final, report.final_metrics)
@@ -210,6 +204,4 @@ def _log(report: OptimizationReport, optimizer: Optimizer) -> None:
         path = Path(directory) / "program_state.json"
         report.program.save(path)
         mlflow.log_artifact(str(path))
-    if isinstance(optimizer, MIPRO):
-        log_search(optimizer.study_, optimizer.trials_, ("quality", *optimizer.objectives[1:]))
     tracking.mark_finished()

@@ -121,7 +121,7 @@ def test_models_lists_versions_and_promote_refuses_a_worse_one_with_both_scores(
 def test_ui_shows_the_store_the_other_commands_write(tmp_path):
     import requests
 
-    from pipelines import tracking
+    from serving import tracking
     from serving.endpoint import free_port
 
     with tracking.run("a run to find", {"program": "classify"}):

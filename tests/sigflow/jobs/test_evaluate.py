@@ -3,10 +3,11 @@
 import mlflow
 import pytest
 
-from pipelines import ScriptedLM, evaluate, track_usage, tracking
+from pipelines import ScriptedLM, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.programs import Classify, program_spec
-from pipelines.runs import rescore_run
+from serving import tracking
+from sigflow.jobs.evaluate import rescore_run
 
 
 def _logged_classify_run(fake: ScriptedLM) -> str:

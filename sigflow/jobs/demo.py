@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines import LM, tracking
-from pipelines.cli_commands import MLRUNS
+import requests
+
+from pipelines import LM
 from pipelines.datasets import Dataset, load_dataset
 from pipelines.datasets.bbc import small_corpus
 from pipelines.modules import Module
-from pipelines.optimization import OptimizationReport, OptimizeRequest, optimize_program
 from pipelines.programs import RAG, Classify
 from pipelines.retrieval.indexes import cached_store
-from pipelines.retrieval.store import Passage
+from pipelines.retrieval.passage import Passage
 from serving.endpoint import running_server
-from serving.publish import publish
 from serving.registry import PromotionRefused, promote
+from serving.tracking import TrackingStore
+from sigflow.jobs.optimize import OptimizationReport, OptimizeRequest, optimize_program
+from sigflow.jobs.publish import publish_optimized
 
 Echo = Callable[[str], None]
 
@@ -84,13 +86,13 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def run_demo(lm_model: str | None, echo: Echo, *, plan: DemoPlan = FULL, mlruns: Path = MLRUNS) -> DemoResult:
-    """The whole story; returns what the closing table shows."""
+def run_demo(lm: LM, echo: Echo, *, store: TrackingStore, studies_dir: Path, plan: DemoPlan = FULL) -> DemoResult:
+    """The whole story, logged to `store` (optimizations resumable from `studies_dir`); returns what the
+    closing table shows."""
     started = time.perf_counter()
-    tracking.use_local_store(mlruns)
+    store.activate()
     result = DemoResult()
-    lm = LM(lm_model)
-    echo(f"sigflow demo ({plan.name}): LM {lm.model}; MLflow store {_tracking_uri()}")
+    echo(f"sigflow demo ({plan.name}): LM {lm.model}; MLflow store {store.uri}")
     bbc = load_dataset("bbc")
     with _step(result, echo, "index the BBC articles"):
         store = cached_store("bbc", _corpus(bbc, plan))
@@ -98,14 +100,15 @@ def run_demo(lm_model: str | None, echo: Echo, *, plan: DemoPlan = FULL, mlruns:
     programs = {"classify": (Classify(), "trec", plan.classify), "rag": (RAG(store), "bbc", plan.rag)}
     for name, (program, dataset, program_plan) in programs.items():
         with _step(result, echo, f"optimize {name} on {dataset} with MIPRO"):
-            report = _optimize(name, program, dataset, program_plan, lm, mlruns, echo)
+            report = _optimize(name, program, dataset, program_plan, lm, studies_dir, echo)
         with _step(result, echo, f"publish and promote {name}"):
             model_uri = _publish(report, lm, echo)
         result.rows.append(_row(report, model_uri))
     with _step(result, echo, "serve the RAG champion and ask it"):
-        result.answer = _ask_endpoint(f"models:/{MODEL_NAMES['rag']}@champion", bbc.split("dev")[-1].question, echo)
+        result.answer = _ask_endpoint(f"models:/{MODEL_NAMES['rag']}@champion", bbc.split("dev")[-1].question,
+                                      store, echo)
     result.seconds = time.perf_counter() - started
-    _print_summary(result, echo)
+    _print_summary(result, store, echo)
     return result
 
 
@@ -122,11 +125,11 @@ def _corpus(bbc: Dataset, plan: DemoPlan) -> list[Passage]:
     return list(bbc.corpus) if plan.extra_passages is None else small_corpus(bbc, plan.extra_passages)
 
 
-def _optimize(name: str, program: Module, dataset: str, plan: ProgramPlan, lm: LM, mlruns: Path, echo: Echo
-              ) -> OptimizationReport:
+def _optimize(name: str, program: Module, dataset: str, plan: ProgramPlan, lm: LM, studies_dir: Path,
+              echo: Echo) -> OptimizationReport:
     request = OptimizeRequest(name, "mipro", dataset, train=plan.train, val=plan.val,
                               budget_calls=plan.budget_calls, search=plan.search, num_threads=4)
-    report = optimize_program(request, lm=lm, studies_dir=mlruns / "studies", program=program)
+    report = optimize_program(request, lm=lm, studies_dir=studies_dir, program=program)
     summary = report.summary()
     budget_note = ", the budget ran out" if summary["stopped_by_budget"] else ""
     echo(f"  {summary['metric']}: {summary['baseline_score']:.3f} -> {summary['score']:.3f} on {summary['n']} "
@@ -136,12 +139,9 @@ def _optimize(name: str, program: Module, dataset: str, plan: ProgramPlan, lm: L
 
 
 def _publish(report: OptimizationReport, lm: LM, echo: Echo) -> str:
-    summary = report.summary()
     name = MODEL_NAMES[report.request.program]
     echo(f"  logging {name} as an MLflow model (its input example runs through it once)")
-    version = publish(report.program, lm=lm, name=name, run_id=report.run_id, scores={
-        "dataset": summary["dataset"], "metric": summary["metric"], "score": summary["score"],
-        "optimizer": "mipro"})
+    version = publish_optimized(report, lm=lm, name=name)
     try:
         promoted = promote(name, version.version)
         echo(f"  registered {name} version {version.version}, now @champion")
@@ -159,11 +159,9 @@ def _row(report: OptimizationReport, model_uri: str) -> dict[str, Any]:
             "run_id": report.run_id, "model_uri": model_uri}
 
 
-def _ask_endpoint(model_uri: str, question: str, echo: Echo) -> dict[str, Any]:
-    import requests
-
+def _ask_endpoint(model_uri: str, question: str, store: TrackingStore, echo: Echo) -> dict[str, Any]:
     echo(f"  starting `mlflow models serve` for {model_uri}")
-    with running_server(model_uri) as server:
+    with running_server(model_uri, tracking_uri=store.uri) as server:
         echo(f"  listening on {server.url}; asking: {question}")
         started = time.perf_counter()
         response = requests.post(server.invocations, json={"dataframe_records": [{"question": question}]},
@@ -176,7 +174,7 @@ def _ask_endpoint(model_uri: str, question: str, echo: Echo) -> dict[str, Any]:
     return {"question": question, "seconds": seconds, "url": server.url, **answer}
 
 
-def _print_summary(result: DemoResult, echo: Echo) -> None:
+def _print_summary(result: DemoResult, store: TrackingStore, echo: Echo) -> None:
     echo("\n| program | dataset | metric | n | baseline | optimized | LM calls | cache hits | seconds | model |")
     echo("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
     for row in result.rows:
@@ -184,8 +182,4 @@ def _print_summary(result: DemoResult, echo: Echo) -> None:
              f"{row['optimized']:.3f} | {row['lm_calls']} | {row['cache_hits']} | {row['seconds']:.0f} | "
              f"{row['model_uri']} |")
     echo(f"\nThe demo took {result.seconds:.0f} s. Browse its runs, trials and models with `sigflow ui` "
-         f"(the MLflow UI on http://127.0.0.1:5000 over {_tracking_uri()}).")
-
-
-def _tracking_uri() -> str:
-    return tracking.mlflow_module().get_tracking_uri()
+         f"(the MLflow UI on http://127.0.0.1:5000 over {store.uri}).")

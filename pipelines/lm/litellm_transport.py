@@ -1,20 +1,14 @@
-"""The only module that imports litellm (lazily): sends a request, maps litellm's errors to ours, and
-plugs the embedded local model in as litellm's `local/` provider."""
+"""The only module that imports litellm (lazily, on the first call to a litellm provider): sends a request
+and maps litellm's errors to ours."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from typing import Any
 
 from pipelines.lm import errors
 from pipelines.lm.types import Completion
-from pipelines.settings import LOCAL_MODEL
-
-_LOCAL_PROVIDER = LOCAL_MODEL.split("/", 1)[0]
-_LOCAL_NAME = LOCAL_MODEL.split("/", 1)[1]
-_DEFAULT_TIMEOUT_SECONDS = 600.0
 
 _litellm = None
 _import_lock = threading.Lock()
@@ -37,14 +31,12 @@ def complete(model: str, messages: list[dict[str, Any]], params: dict[str, Any])
         model=model,
         prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
         completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-        cost=_cost(litellm, response, model),
+        cost=_cost(litellm, response),
         finish_reason=choice.finish_reason,
     )
 
 
-def _cost(litellm, response, model: str) -> float | None:
-    if model.startswith(f"{_LOCAL_PROVIDER}/"):
-        return 0.0
+def _cost(litellm, response) -> float | None:
     try:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:
@@ -100,47 +92,16 @@ def _typed_error_in_chain(error: BaseException | None) -> errors.LMError | None:
 
 
 def load_litellm():
-    """litellm, imported once, offline-safe, with the local provider registered: also for other litellm
-    users in the process (the DSPy reference benchmark)."""
+    """litellm, imported once and offline-safe."""
     global _litellm
     with _import_lock:
         if _litellm is None:
-            # Without this, importing litellm tries to download its model cost map (seconds lost offline).
+            # Read at import: without it, importing litellm tries to download its model cost map (seconds
+            # lost offline). No API sets it before the import, so the environment does.
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             import litellm
 
             litellm.suppress_debug_info = True
             litellm.telemetry = False
-            litellm.custom_provider_map = [
-                *[entry for entry in litellm.custom_provider_map if entry["provider"] != _LOCAL_PROVIDER],
-                {"provider": _LOCAL_PROVIDER, "custom_handler": _local_provider(litellm)},
-            ]
             _litellm = litellm
         return _litellm
-
-
-def _local_provider(litellm):
-    """litellm's handler for `local/...` model strings, answering from the worker-process pool."""
-
-    class LocalProvider(litellm.CustomLLM):
-        def completion(self, model, messages, api_base, custom_prompt_dict, model_response, print_verbose,
-                       encoding, api_key, logging_obj, optional_params, *args, timeout=None, **kwargs):
-            from pipelines.lm.local.pool import shared_pool
-
-            # litellm passes the model name without its `local/` prefix.
-            if model != _LOCAL_NAME:
-                raise errors.LMNotFound(f"the embedded provider has one model, {LOCAL_MODEL!r}",
-                                        model=f"{_LOCAL_PROVIDER}/{model}")
-            seconds = float(timeout) if isinstance(timeout, int | float) else _DEFAULT_TIMEOUT_SECONDS
-            try:
-                answer = shared_pool().generate(messages, dict(optional_params), timeout=seconds)
-            except ValueError as error:
-                too_long = "context window" in str(error)
-                mapped = errors.LMContextWindowExceeded if too_long else errors.LMBadRequest
-                raise mapped(str(error), model=LOCAL_MODEL) from error
-            return litellm.ModelResponse(**answer)
-
-        async def acompletion(self, *args, **kwargs):
-            return await asyncio.to_thread(self.completion, *args, **kwargs)
-
-    return LocalProvider()

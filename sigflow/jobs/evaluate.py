@@ -1,4 +1,4 @@
-"""The library functions behind the CLI's pipeline commands: evaluate or run a shipped program."""
+"""The jobs behind `sigflow evaluate`, `rescore` and `predict`: a shipped program scored, re-scored or run."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines import tracking
 from pipelines.config import context
-from pipelines.datasets import Dataset, load_dataset
 from pipelines.evaluation.evaluate import EvaluationResult, evaluate
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.client import LM
-from pipelines.modules import Module
 from pipelines.primitives import Prediction
-from pipelines.programs import ProgramSpec, program_spec
+from pipelines.programs import program_spec
+from serving import tracking
+from sigflow.jobs.shipped import prepare
 
 
 @dataclass(frozen=True)
@@ -39,24 +38,6 @@ class EvaluationReport:
             "parse_failures": usage.parse_failures, "parse_retries": usage.parse_retries,
             "seconds": round(self.result.seconds, 3), "run_id": self.run_id,
         }
-
-
-def load_for(program: str, dataset: str | None, data_dir: str | Path | None) -> tuple[ProgramSpec, Dataset]:
-    """The program's spec and its dataset (by default the program's first)."""
-    spec = program_spec(program)
-    dataset_name = dataset or spec.default_dataset
-    spec.check_dataset(dataset_name)
-    return spec, load_dataset(dataset_name, data_dir)
-
-
-def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None
-            ) -> tuple[ProgramSpec, Dataset, Module]:
-    """The program's spec, its dataset and a program built for it (with saved state loaded, if given)."""
-    spec, loaded = load_for(program, dataset, data_dir)
-    built = spec.build(loaded)
-    if state is not None:
-        built.load(state)
-    return spec, loaded, built
 
 
 def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str | Path | None = None,

@@ -8,17 +8,18 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from pipelines.optimizers.search import TrialRecord
+from pipelines.optimizers.search import TrialListener, TrialRecord
 from pipelines.optimizers.search_space import SearchSpace
-from pipelines.tracking import mlflow_module
+from serving.tracking import mlflow_module
 
 TRIAL_METRICS = ("minibatch_score", "score", "seen", "examples", "tokens", "latency", "lm_calls", "cache_hits",
                  "prompt_tokens", "completion_tokens", "seconds")
 
 
-class MlflowTrialLogger:
+class MlflowTrialLogger(TrialListener):
     """A search listener: each finished trial becomes a nested run of the active MLflow run, with its
-    choices as parameters (instruction texts included) and its scores and cost as metrics."""
+    choices as parameters (instruction texts included) and its scores and cost as metrics; at the end the
+    trial table and the plots are logged in the active run."""
 
     def on_trial(self, record: TrialRecord, space: SearchSpace) -> None:
         mlflow = mlflow_module()
@@ -32,9 +33,11 @@ class MlflowTrialLogger:
                                 if getattr(record, name) is not None})
             mlflow.set_tag("sigflow.full_score", str(record.full).lower())
 
+    def on_search_end(self, study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
+        _log_search(study, trials, objectives)
 
-def log_search(study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
-    """The trial table and the plots, in the active run."""
+
+def _log_search(study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
     mlflow = mlflow_module()
     rows = [{**{key: value for key, value in asdict(record).items() if key != "params"}, **record.params}
             for record in trials]

@@ -7,11 +7,12 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipelines.evaluation.evaluate import EvaluationResult
-from pipelines.evaluation.store import evaluation_to_dict
+from pipelines.evaluation.store import evaluation_from_dict, evaluation_to_dict
 from pipelines.fieldtypes import to_jsonable
 
 DEFAULT_EXPERIMENT = "sigflow"
@@ -27,13 +28,30 @@ def mlflow_module():
     return mlflow
 
 
-def use_local_store(directory: Path) -> None:
-    """Point MLflow at `directory` (SQLite and artifacts) unless `MLFLOW_TRACKING_URI` says otherwise."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{directory.resolve() / 'mlflow.db'}"
-    os.environ.setdefault("SIGFLOW_ARTIFACT_ROOT", str((directory / "artifacts").resolve()))
+@dataclass(frozen=True)
+class TrackingStore:
+    """Where runs, models and artifacts go: an MLflow tracking URI, and the root under which a new
+    experiment keeps its artifacts (None: MLflow's default for that URI)."""
+
+    uri: str
+    artifact_root: Path | None = None
+
+    @classmethod
+    def resolve(cls, default_directory: Path) -> TrackingStore:
+        """`$MLFLOW_TRACKING_URI` (artifacts under `$SIGFLOW_ARTIFACT_ROOT` if set), else SQLite and
+        artifacts in `default_directory`."""
+        configured = os.environ.get("MLFLOW_TRACKING_URI")
+        if configured:
+            return cls(configured, _artifact_root_setting())
+        directory = default_directory.resolve()
+        return cls(f"sqlite:///{directory / 'mlflow.db'}", directory / "artifacts")
+
+    def activate(self) -> None:
+        """Make MLflow log to this store from now on, in this process."""
+        if self.uri.startswith("sqlite:///"):
+            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        mlflow_module().set_tracking_uri(self.uri)
+        _experiment(self.artifact_root)
 
 
 @contextmanager
@@ -42,7 +60,7 @@ def run(name: str, params: Mapping[str, Any], *, nested: bool = False, tags: Map
     """An MLflow run in the `$MLFLOW_EXPERIMENT_NAME` (else `sigflow`) experiment; yields its id. With
     `resume_id`, that run is reopened and keeps the parameters it was started with."""
     mlflow = mlflow_module()
-    mlflow.set_experiment(_experiment())
+    mlflow.set_experiment(_experiment(_artifact_root_setting()))
     with mlflow.start_run(run_id=resume_id, run_name=None if resume_id else name, nested=nested,
                           tags=dict(tags or {})) as active:
         if resume_id is None:
@@ -50,19 +68,25 @@ def run(name: str, params: Mapping[str, Any], *, nested: bool = False, tags: Map
         yield active.info.run_id
 
 
-def _experiment() -> str:
+def _experiment(artifact_root: Path | None) -> str:
+    """`$MLFLOW_EXPERIMENT_NAME` (else `sigflow`), created with its artifacts under `artifact_root` if new."""
     mlflow = mlflow_module()
     experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
     if mlflow.get_experiment_by_name(experiment) is None:
-        root = os.environ.get("SIGFLOW_ARTIFACT_ROOT")
-        mlflow.create_experiment(experiment, artifact_location=Path(root, experiment).as_uri() if root else None)
+        location = Path(artifact_root, experiment).as_uri() if artifact_root else None
+        mlflow.create_experiment(experiment, artifact_location=location)
     return experiment
+
+
+def _artifact_root_setting() -> Path | None:
+    root = os.environ.get("SIGFLOW_ARTIFACT_ROOT")
+    return Path(root).resolve() if root else None
 
 
 def latest_run(tags: Mapping[str, str], *, unfinished: bool) -> str | None:
     """The newest run carrying every tag (and, with `unfinished`, not tagged `sigflow.finished`)."""
     mlflow = mlflow_module()
-    experiment = mlflow.get_experiment_by_name(_experiment())
+    experiment = mlflow.get_experiment_by_name(_experiment(_artifact_root_setting()))
     conditions = [f"tags.`{key}` = '{value}'" for key, value in tags.items()]
     runs = mlflow.search_runs([experiment.experiment_id], filter_string=" and ".join(conditions),
                               order_by=["attributes.start_time DESC"], output_format="list")
@@ -95,8 +119,6 @@ def log_evaluation(result: EvaluationResult, values: Mapping[str, float], prefix
 
 def load_evaluation(run_id: str) -> tuple[dict[str, str], EvaluationResult]:
     """A logged run's parameters and its stored evaluation."""
-    from pipelines.evaluation.store import evaluation_from_dict
-
     mlflow = mlflow_module()
     try:
         params = mlflow.get_run(run_id).data.params

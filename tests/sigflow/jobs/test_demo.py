@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from serving.demo import MODEL_NAMES
+from sigflow.jobs.demo import MODEL_NAMES
 
 SIGFLOW = str(Path(sys.executable).with_name("sigflow"))
 

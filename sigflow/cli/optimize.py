@@ -1,0 +1,80 @@
+"""`sigflow optimize`: a shipped program made better on its dataset, optionally registered."""
+
+from __future__ import annotations
+
+import click
+
+from pipelines.lm.client import LM
+from sigflow.cli.options import (
+    MLRUNS,
+    data_dir_option,
+    dataset_option,
+    json_option,
+    lm_option,
+    print_json,
+    program_argument,
+    threads_option,
+    tracked,
+)
+from sigflow.jobs.optimize import OPTIMIZERS, OptimizeRequest, estimate_optimization, optimize_program
+from sigflow.jobs.publish import publish_optimized
+
+
+@click.command()
+@program_argument
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), required=True)
+@dataset_option
+@data_dir_option
+@click.option("--train", type=click.IntRange(min=1), default=None, help="Use the first N training examples.")
+@click.option("--val", type=click.IntRange(min=1), default=None, help="Validate on the first N dev examples.")
+@click.option("--budget-calls", type=click.IntRange(min=0), default=None, help="Most uncached LM calls to spend.")
+@click.option("--budget-tokens", type=click.IntRange(min=0), default=None, help="Most LM tokens to spend.")
+@click.option("--objectives", default="quality", show_default=True,
+              help="quality, then optionally tokens and/or latency: a multi-objective mipro search.")
+@click.option("--auto", type=click.Choice(["light", "medium", "heavy"]), default="light", show_default=True,
+              help="How much a mipro search does.")
+@click.option("--resume", is_flag=True, help="Continue the latest interrupted mipro search of this program.")
+@click.option("--dry-run", is_flag=True, help="Print the estimated LM calls and stop before making any.")
+@threads_option
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--register", "register_as", default=None, metavar="NAME",
+              help="Log the optimized program as a model and register it as a new version of NAME.")
+@lm_option
+@json_option
+def optimize(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens, objectives, auto,
+             resume, dry_run, threads, seed, register_as, lm_model, as_json) -> None:
+    """Make PROGRAM better on its dataset: demos and instructions searched under a budget, tracked in MLflow."""
+    request = OptimizeRequest(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens,
+                              tuple(name.strip() for name in objectives.split(",") if name.strip()), auto, resume,
+                              threads, seed)
+    if dry_run:
+        _print_estimate(estimate_optimization(request), as_json)
+    else:
+        _optimize(request, LM(lm_model), register_as, as_json)
+
+
+def _print_estimate(estimate: dict[str, int], as_json: bool) -> None:
+    click.echo(f"estimated at most {estimate['lm_calls']} LM calls: {estimate['optimizer_lm_calls']} by the "
+               f"optimizer, {estimate['evaluation_lm_calls']} to score the program before and after")
+    if as_json:
+        print_json({"dry_run": True, **estimate})
+
+
+@tracked
+def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, as_json: bool) -> None:
+    report = optimize_program(request, lm=lm, studies_dir=MLRUNS / "studies")
+    summary = report.summary()
+    click.echo(f"{request.program} on {summary['dataset']} with {request.optimizer}: {summary['metric']} "
+               f"{summary['baseline_score']:.3f} -> {summary['score']:.3f} over {summary['n']} dev examples")
+    click.echo(f"{summary['lm_calls']} LM calls ({summary['optimizer_lm_calls']} optimizing, estimated at most "
+               f"{summary['estimated_lm_calls']} in all), {summary['cache_hits']} cache hits, "
+               f"{summary['seconds']:.1f} s; MLflow run {summary['run_id']}")
+    if summary["stopped_by_budget"]:
+        click.echo("the budget ran out: this is the best program found before it did")
+    if register_as:
+        version = publish_optimized(report, lm=lm, name=register_as)
+        summary.update(model_uri=f"models:/{register_as}/{version.version}", registered_version=version.version)
+        click.echo(f"registered {summary['model_uri']}; promote it with: sigflow promote {register_as} "
+                   f"{version.version}")
+    if as_json:
+        print_json(summary)

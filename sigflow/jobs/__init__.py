@@ -1,0 +1,27 @@
+"""The jobs behind each command: library functions that take their resources (LM, tracking store, study
+directory) as arguments, so the CLI, the notebooks and other programs run the same code."""
+
+from sigflow.jobs.evaluate import EvaluationReport, evaluate_program, predict_text, rescore_run
+from sigflow.jobs.index import build_index
+from sigflow.jobs.optimize import (
+    OPTIMIZERS,
+    OptimizationReport,
+    OptimizeRequest,
+    estimate_optimization,
+    optimize_program,
+)
+from sigflow.jobs.publish import publish_optimized
+
+__all__ = [
+    "OPTIMIZERS",
+    "EvaluationReport",
+    "OptimizationReport",
+    "OptimizeRequest",
+    "build_index",
+    "estimate_optimization",
+    "evaluate_program",
+    "optimize_program",
+    "predict_text",
+    "publish_optimized",
+    "rescore_run",
+]

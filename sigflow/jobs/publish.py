@@ -1,0 +1,14 @@
+"""The job behind `--register` and the demo's publishing: an optimized program logged into its own run and
+registered, tagged with how it scored."""
+
+from __future__ import annotations
+
+from pipelines.lm.client import LM
+from serving.publish import publish
+from serving.registry import VersionInfo
+from sigflow.jobs.optimize import OptimizationReport
+
+
+def publish_optimized(report: OptimizationReport, *, lm: LM, name: str) -> VersionInfo:
+    """A new version of `name` from the program `report` optimized, logged in the optimization's run."""
+    return publish(report.program, lm=lm, name=name, run_id=report.run_id, scores=report.scores())

@@ -1,0 +1,5 @@
+"""`sigflow.programs`: the shipped programs and their metrics (re-exported)."""
+
+from pipelines.programs import PROGRAMS, RAG, Classify, ProgramSpec, program_spec
+
+__all__ = ["PROGRAMS", "RAG", "Classify", "ProgramSpec", "program_spec"]
