@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pipelines.datasets.trec import TREC_LABELS
 from pipelines.evaluation.metrics import accuracy, macro_f1
 from pipelines.modules import Module, Predict
 from pipelines.primitives import Prediction
 from pipelines.signatures import InputField, OutputField, Signature
 
-AnswerType = Literal["abbreviation", "description", "entity", "human", "location", "numeric"]
+AnswerType = Literal[tuple(TREC_LABELS.values())]  # the readable TREC labels: abbreviation, ..., numeric
 
 # Short on purpose: this guide scored 0.40 zero-shot where a longer one with examples of each class scored
 # 0.27 (30 TREC dev questions, the embedded model).

@@ -1,7 +1,8 @@
 """The FAISS vector store: passages, their embeddings and an index, saved as a directory with a manifest.
 
 Exact `IndexFlatIP` over unit vectors up to `APPROXIMATE_FROM` passages (15k passages answer in under a
-millisecond); past that an HNSW index proposes candidates that are re-ranked exactly."""
+millisecond); past that an HNSW graph over the full vectors, whose scores are already exact inner products:
+it may miss a neighbour (recall), never misorder the ones it finds."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ APPROXIMATE_FROM = 100_000
 HNSW_NEIGHBOURS = 32  # M: links per vector
 HNSW_EF_CONSTRUCTION = 100  # candidates explored per insertion: FAISS's 40 left vector_store_scale's 1M at recall 0.870
 HNSW_EF_SEARCH = 128  # candidates explored per query: recall against latency, settable per store
-RERANK_FACTOR = 4  # the HNSW index proposes this many candidates per hit wanted
 
 
 class VectorStoreError(ValueError):
@@ -78,23 +78,9 @@ class VectorStore:
 
     def search_vectors(self, vectors: np.ndarray, k: int) -> list[list[ScoredPassage]]:
         """The `k` nearest passages to each already-embedded query (unit vectors, one row per query)."""
-        exact = isinstance(self.index, faiss.IndexFlat)
-        scores, ids = self.index.search(vectors, k if exact else k * RERANK_FACTOR)
-        if not exact:
-            scores, ids = self._rerank(vectors, ids, k)
+        scores, ids = self.index.search(vectors, k)
         return [[ScoredPassage(self.passages[i], float(s)) for s, i in zip(row_scores, row_ids, strict=True) if i >= 0]
                 for row_scores, row_ids in zip(scores, ids, strict=True)]
-
-    def _rerank(self, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact inner products over the approximate index's candidates, best `k` kept."""
-        all_scores, all_ids = [], []
-        for query, row in zip(queries, candidates, strict=True):
-            row = row[row >= 0]
-            exact = self.index.reconstruct_batch(row) @ query
-            best = np.argsort(-exact)[:k]
-            all_scores.append(exact[best])
-            all_ids.append(row[best])
-        return all_scores, all_ids
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)

@@ -66,3 +66,36 @@ def test_format_prompt_shows_the_instruction_demos_and_inputs_without_an_lm_call
     assert prompt.rstrip().endswith("--- user ---\nquestion: Capital of France?")
     with pytest.raises(TypeError, match="missing"):
         predictor.format_prompt(query="Capital of France?")
+
+
+class Outer(Module):
+    """A program calling a program, merging no usage of its own."""
+
+    def __init__(self):
+        self.inner = Pipeline()
+        self.check = Predict("answer -> verdict")
+
+    def forward(self, question):
+        answer = self.inner(question=question).answer
+        return {"answer": answer, "verdict": self.check(answer=answer).verdict}
+
+
+def test_a_composite_reports_every_lm_call_of_its_children_without_code_of_its_own():
+    replies = ["query: q", "reasoning: r\nanswer: a", "verdict: yes"]
+    with ScriptedLM(replies) as fake:
+        program = Outer()
+        program.set_lm(fake.lm())
+        prediction = program(question="why?")
+        again = program(question="why?")
+    assert prediction.usage.calls == 3 and not prediction.cached and dict(prediction) == {"answer": "a",
+                                                                                           "verdict": "yes"}
+    assert again.usage.calls == 0 and again.usage.cache_hits == 3 and again.cached
+
+
+def test_forward_must_return_outputs():
+    class Broken(Module):
+        def forward(self, question):
+            return question.upper()
+
+    with pytest.raises(TypeError, match="Broken.forward must return a Prediction or a mapping of outputs, got str"):
+        Broken()(question="why?")

@@ -189,6 +189,9 @@ def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_pat
             ((trial.number, trial.score) for trial in resumed.trials_) if number in before} == before
     assert sum(trial.kind in ("minibatch", "repeat") for trial in resumed.trials_) == 6
     assert resumed.proposal_usage_.calls == 0  # the candidates came from the study
+    learned = sorted(name for name in vars(first) if name.endswith("_"))
+    assert sorted(name for name in vars(resumed) if name.endswith("_")) == learned  # all set on resume too
+    assert resumed.bootstrap_runs_ == 0 and resumed.program_runs_ > 0
 
 
 def test_resume_fails_the_trials_a_killed_search_left_running_or_queued(tmp_path):

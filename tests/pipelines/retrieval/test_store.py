@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from pipelines.datasets import load_dataset
@@ -37,11 +38,24 @@ def test_search_finds_the_passage_by_meaning():
     assert [hits[0].passage.id for hits in batch] == ["p1", "p4"]
 
 
-def test_approximate_index_with_reranking_agrees_with_exact_search():
+def test_approximate_index_agrees_with_exact_search():
     exact = VectorStore.build(PASSAGES, progress=False)
     approximate = VectorStore.build(PASSAGES, approximate=True, progress=False)
     for query in ("satellite of the Earth", "French city", "coding"):
         assert [h.passage.id for h in approximate.search(query, 3)] == [h.passage.id for h in exact.search(query, 3)]
+
+
+def test_approximate_scores_are_exact_inner_products_so_nothing_needs_re_ranking():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    passages = [Passage(str(index), "t", "x") for index in range(len(vectors))]
+    store = VectorStore.from_vectors(passages, vectors, approximate=True)
+    queries = vectors[:20] + 0.1 * rng.standard_normal((20, 32)).astype(np.float32)
+    for query, hits in zip(queries, store.search_vectors(queries, 10), strict=True):
+        exact = [float(vectors[int(hit.passage.id)] @ query) for hit in hits]
+        assert [hit.score for hit in hits] == pytest.approx(exact, abs=1e-5)
+        assert exact == sorted(exact, reverse=True)
 
 
 def test_an_approximate_store_keeps_the_ef_search_it_is_given_and_an_exact_one_has_none(tmp_path):
