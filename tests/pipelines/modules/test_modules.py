@@ -97,5 +97,5 @@ def test_forward_must_return_outputs():
         def forward(self, question):
             return question.upper()
 
-    with pytest.raises(TypeError, match="Broken.forward must return a Prediction or a mapping of outputs, got str"):
+    with pytest.raises(TypeError, match=r"Broken\.forward must return a Prediction or a mapping of outputs, got str"):
         Broken()(question="why?")
