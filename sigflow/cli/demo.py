@@ -17,9 +17,9 @@ from sigflow.jobs.demo import FULL, QUICK, run_demo
 @lm_option
 @json_option
 @click.pass_obj
-def demo(store: TrackingStore, quick: bool, lm_model: str | None, as_json: bool) -> None:
+def demo(tracking: TrackingStore, quick: bool, lm_model: str | None, as_json: bool) -> None:
     """Run the main job end to end: index, score, optimize, register, promote, serve, ask."""
-    result = run_demo(LM(lm_model), click.echo, store=store, studies_dir=MLRUNS / "studies",
+    result = run_demo(LM(lm_model), click.echo, tracking=tracking, studies_dir=MLRUNS / "studies",
                       plan=QUICK if quick else FULL)
     if as_json:
         print_json(asdict(result))

@@ -19,12 +19,12 @@ port_option = click.option("--port", type=click.IntRange(1, 65535), default=5000
 @host_option
 @port_option
 @click.pass_obj
-def serve(store: TrackingStore, model, host, port) -> None:
+def serve(tracking: TrackingStore, model, host, port) -> None:
     """Serve registered model NAME (at ALIAS, default champion) with `mlflow models serve`."""
     name, _, alias = model.partition("@")
     model_uri = f"models:/{name}@{alias or 'champion'}"
     click.echo(f"serving {model_uri} at http://{host}:{port}/invocations (Ctrl-C stops)")
-    _become(serve_command(model_uri, host, port), store)
+    _become(serve_command(model_uri, host, port), tracking)
 
 
 @click.command()
@@ -32,13 +32,13 @@ def serve(store: TrackingStore, model, host, port) -> None:
 @port_option
 @click.pass_obj
 @tracked
-def ui(store: TrackingStore, host, port) -> None:
+def ui(tracking: TrackingStore, host, port) -> None:
     """Browse the runs, trials and registered models in the MLflow UI."""
     click.echo(f"the MLflow UI at http://{host}:{port} (Ctrl-C stops)")
-    _become(ui_command(store.uri, host, port), store)
+    _become(ui_command(tracking.uri, host, port), tracking)
 
 
-def _become(command: list[str], store: TrackingStore) -> None:
+def _become(command: list[str], tracking: TrackingStore) -> None:
     """Replace this process by an MLflow server, so a signal meant for the command reaches the server and no
     server outlives it."""
-    os.execve(command[0], command, serve_environment(store.uri))
+    os.execve(command[0], command, serve_environment(tracking.uri))

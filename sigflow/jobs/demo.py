@@ -86,13 +86,14 @@ class DemoResult:
     seconds: float = 0.0
 
 
-def run_demo(lm: LM, echo: Echo, *, store: TrackingStore, studies_dir: Path, plan: DemoPlan = FULL) -> DemoResult:
-    """The whole story, logged to `store` (optimizations resumable from `studies_dir`); returns what the
+def run_demo(lm: LM, echo: Echo, *, tracking: TrackingStore, studies_dir: Path, plan: DemoPlan = FULL
+             ) -> DemoResult:
+    """The whole story, logged to `tracking` (optimizations resumable from `studies_dir`); returns what the
     closing table shows."""
     started = time.perf_counter()
-    store.activate()
+    tracking.activate()
     result = DemoResult()
-    echo(f"sigflow demo ({plan.name}): LM {lm.model}; MLflow store {store.uri}")
+    echo(f"sigflow demo ({plan.name}): LM {lm.model}; MLflow store {tracking.uri}")
     bbc = load_dataset("bbc")
     with _step(result, echo, "index the BBC articles"):
         store = cached_store("bbc", _corpus(bbc, plan))
@@ -106,9 +107,9 @@ def run_demo(lm: LM, echo: Echo, *, store: TrackingStore, studies_dir: Path, pla
         result.rows.append(_row(report, model_uri))
     with _step(result, echo, "serve the RAG champion and ask it"):
         result.answer = _ask_endpoint(f"models:/{MODEL_NAMES['rag']}@champion", bbc.split("dev")[-1].question,
-                                      store, echo)
+                                      tracking, echo)
     result.seconds = time.perf_counter() - started
-    _print_summary(result, store, echo)
+    _print_summary(result, tracking, echo)
     return result
 
 
@@ -159,9 +160,9 @@ def _row(report: OptimizationReport, model_uri: str) -> dict[str, Any]:
             "run_id": report.run_id, "model_uri": model_uri}
 
 
-def _ask_endpoint(model_uri: str, question: str, store: TrackingStore, echo: Echo) -> dict[str, Any]:
+def _ask_endpoint(model_uri: str, question: str, tracking: TrackingStore, echo: Echo) -> dict[str, Any]:
     echo(f"  starting `mlflow models serve` for {model_uri}")
-    with running_server(model_uri, tracking_uri=store.uri) as server:
+    with running_server(model_uri, tracking_uri=tracking.uri) as server:
         echo(f"  listening on {server.url}; asking: {question}")
         started = time.perf_counter()
         response = requests.post(server.invocations, json={"dataframe_records": [{"question": question}]},
@@ -174,7 +175,7 @@ def _ask_endpoint(model_uri: str, question: str, store: TrackingStore, echo: Ech
     return {"question": question, "seconds": seconds, "url": server.url, **answer}
 
 
-def _print_summary(result: DemoResult, store: TrackingStore, echo: Echo) -> None:
+def _print_summary(result: DemoResult, tracking: TrackingStore, echo: Echo) -> None:
     echo("\n| program | dataset | metric | n | baseline | optimized | LM calls | cache hits | seconds | model |")
     echo("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
     for row in result.rows:
@@ -182,4 +183,4 @@ def _print_summary(result: DemoResult, store: TrackingStore, echo: Echo) -> None
              f"{row['optimized']:.3f} | {row['lm_calls']} | {row['cache_hits']} | {row['seconds']:.0f} | "
              f"{row['model_uri']} |")
     echo(f"\nThe demo took {result.seconds:.0f} s. Browse its runs, trials and models with `sigflow ui` "
-         f"(the MLflow UI on http://127.0.0.1:5000 over {store.uri}).")
+         f"(the MLflow UI on http://127.0.0.1:5000 over {tracking.uri}).")

@@ -1,0 +1,35 @@
+"""Where runs go: the tracking store is resolved from the environment or a local directory, and activating it
+points MLflow there without rewriting the environment."""
+
+import os
+
+import mlflow
+
+from serving import tracking
+from serving.tracking import TrackingStore
+
+
+def test_the_environment_names_the_store_first(monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql://mlflow@db/mlflow")
+    monkeypatch.setenv("SIGFLOW_ARTIFACT_ROOT", str(tmp_path / "shared"))
+    assert TrackingStore.resolve(tmp_path / "mlruns") == TrackingStore("postgresql://mlflow@db/mlflow",
+                                                                       tmp_path / "shared")
+
+
+def test_without_one_the_store_is_sqlite_and_artifacts_in_the_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    store = TrackingStore.resolve(tmp_path / "mlruns")
+    assert store == TrackingStore(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", tmp_path / "mlruns" / "artifacts")
+    assert not (tmp_path / "mlruns").exists()  # resolving decides; it writes nothing
+
+
+def test_activating_points_mlflow_at_the_store_and_leaves_the_environment_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("SIGFLOW_ARTIFACT_ROOT")
+    environment = dict(os.environ)
+    store = TrackingStore.resolve(tmp_path / "mlruns")
+    store.activate()
+    assert dict(os.environ) == environment and mlflow.get_tracking_uri() == store.uri
+    with tracking.run("a run", {"program": "classify"}) as run_id:
+        mlflow.log_text("kept", "note.txt")
+    assert mlflow.get_run(run_id).info.artifact_uri.startswith((tmp_path / "mlruns" / "artifacts").as_uri())
