@@ -11,6 +11,7 @@ from pipelines.config import context
 from pipelines.evaluation.evaluate import EvaluationResult, evaluate
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.client import LM
+from pipelines.modules import Module
 from pipelines.primitives import Prediction
 from pipelines.programs import program_spec
 from serving import tracking
@@ -42,9 +43,10 @@ class EvaluationReport:
 
 def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
                      split: str = "dev", limit: int | None = None, state: Path | None = None, lm: LM,
-                     num_threads: int = 4, log: bool = True) -> EvaluationReport:
-    """Evaluate a shipped program on a split, logged as an MLflow run with its predictions."""
-    spec, loaded, built = prepare(program, dataset, data_dir, state)
+                     num_threads: int = 4, log: bool = True, built: Module | None = None) -> EvaluationReport:
+    """Evaluate a shipped program on a split, logged as an MLflow run with its predictions. `built` replaces
+    the program built for the dataset (a RAG over a smaller store, say)."""
+    spec, loaded, built = prepare(program, dataset, data_dir, state, built)
     examples = loaded.split(split, limit)
     metrics = spec.metrics()
     primary = next(iter(metrics.values()))

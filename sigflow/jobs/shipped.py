@@ -17,11 +17,12 @@ def load_for(program: str, dataset: str | None, data_dir: str | Path | None) -> 
     return spec, load_dataset(dataset_name, data_dir)
 
 
-def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None
-            ) -> tuple[ProgramSpec, Dataset, Module]:
-    """The program's spec, its dataset and a program built for it (with saved state loaded, if given)."""
+def prepare(program: str, dataset: str | None, data_dir: str | Path | None, state: Path | None,
+            built: Module | None = None) -> tuple[ProgramSpec, Dataset, Module]:
+    """The program's spec, its dataset and a program built for it, or `built` in its place (with saved state
+    loaded, if given)."""
     spec, loaded = load_for(program, dataset, data_dir)
-    built = spec.build(loaded)
+    built = built or spec.build(loaded)
     if state is not None:
         built.load(state)
     return spec, loaded, built
