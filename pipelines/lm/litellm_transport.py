@@ -62,12 +62,7 @@ _ERROR_TYPES = (
 
 
 def map_error(error: Exception, model: str) -> errors.LMError:
-    """The typed sigflow error for a litellm (or provider) exception, keeping the provider's message.
-    litellm wraps what a custom provider raises in its own `APIConnectionError`: a typed error already
-    in the chain wins."""
-    typed = _typed_error_in_chain(error)
-    if typed is not None:
-        return typed
+    """The typed sigflow error for a litellm (or provider) exception, keeping the provider's message."""
     litellm = load_litellm()
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     if "LLM Provider NOT provided" in message:
@@ -79,16 +74,6 @@ def map_error(error: Exception, model: str) -> errors.LMError:
     if isinstance(status, int) and status >= 500:
         return errors.LMServerError(message, model=model)
     return errors.LMError(f"{type(error).__name__}: {message}", model=model)
-
-
-def _typed_error_in_chain(error: BaseException | None) -> errors.LMError | None:
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, errors.LMError):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
 
 
 def load_litellm():
