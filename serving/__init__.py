@@ -1,3 +1,3 @@
-"""Shipping sigflow programs: MLflow PyFunc packaging, the registry, the endpoint, and the CLI's top."""
+"""The MLflow layer: run and trial tracking, PyFunc packaging and the served model, the registry, the endpoint."""
 
 __all__: list[str] = []

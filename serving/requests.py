@@ -81,8 +81,10 @@ InputText = Annotated[str, pydantic.BeforeValidator(_text)]
 
 @cache
 def _row_model(fields: tuple[str, ...]) -> type[pydantic.BaseModel]:
-    """One request row: every input field a non-empty text of at most `MAX_TEXT_CHARS`."""
-    return pydantic.create_model("RequestRow", **{field: (InputText, ...) for field in fields})
+    """One request row: every input field a non-empty text of at most `MAX_TEXT_CHARS`. The model's own
+    attribute names are neutral and each input is its alias, so any field name (`model_config`, `_x`) works."""
+    return pydantic.create_model("RequestRow", **{f"input_{index}": (InputText, pydantic.Field(alias=field))
+                                                  for index, field in enumerate(fields)})
 
 
 def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
@@ -99,7 +101,7 @@ def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
     checked = []
     for index, row in enumerate(frame[fields].to_dict("records")):
         try:
-            checked.append(model.model_validate(row).model_dump())
+            checked.append(model.model_validate(row).model_dump(by_alias=True))
         except pydantic.ValidationError as error:
             first = error.errors()[0]
             raise RequestError(f"field {first['loc'][0]!r} of row {index} {first['msg']}") from None

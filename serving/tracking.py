@@ -38,13 +38,13 @@ class TrackingStore:
 
     @classmethod
     def resolve(cls, default_directory: Path) -> TrackingStore:
-        """`$MLFLOW_TRACKING_URI` (artifacts under `$SIGFLOW_ARTIFACT_ROOT` if set), else SQLite and
-        artifacts in `default_directory`."""
+        """`$MLFLOW_TRACKING_URI`, else SQLite in `default_directory`; artifacts under `$SIGFLOW_ARTIFACT_ROOT`
+        if set, else (for the local store) in `default_directory`."""
         configured = os.environ.get("MLFLOW_TRACKING_URI")
         if configured:
             return cls(configured, _artifact_root_setting())
         directory = default_directory.resolve()
-        return cls(f"sqlite:///{directory / 'mlflow.db'}", directory / "artifacts")
+        return cls(f"sqlite:///{directory / 'mlflow.db'}", _artifact_root_setting() or directory / "artifacts")
 
     def activate(self) -> None:
         """Make MLflow log to this store from now on, in this process."""

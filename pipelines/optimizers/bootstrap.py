@@ -37,8 +37,8 @@ class _Attempt:
 
 @dataclass(frozen=True)
 class _Bootstrapped:
-    """What a bootstrapping pass found: the passing attempts (at most the demos wanted), how many runs it
-    took, and whether the budget ended it."""
+    """What a bootstrapping pass found: the passing attempts (every one of the batch that reached the demos
+    wanted, so a pool of runs can draw on them), how many runs it took, and whether the budget ended it."""
 
     passed: list[_Attempt]
     attempts: int
@@ -96,7 +96,7 @@ class BootstrapFewShot(Optimizer):
                             lm_calls_per_run=len(program.named_predictors()))
 
     def _bootstrap(self, teacher: Module, trainset: list[Example], metric: Metric) -> _Bootstrapped:
-        """Passing attempts, at most `max_bootstrapped_demos`, in training-set order."""
+        """Passing attempts in training-set order, until a batch brings them to `max_bootstrapped_demos`."""
         passed: list[_Attempt] = []
         attempts = 0
         progress = tqdm(desc="bootstrapping demos", unit="run", postfix={"passed": 0}, disable=None)
@@ -108,7 +108,7 @@ class BootstrapFewShot(Optimizer):
                 lm = current_lm() if round_index == 0 else current_lm().copy(temperature=self.temperature)
                 for start in range(0, len(pending), max(1, self.num_threads)):
                     if len(passed) >= self.max_bootstrapped_demos:
-                        return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, False)
+                        return _Bootstrapped(passed, attempts, False)  # the whole last batch: pools use them all
                     batch = parallel_map(partial(self._attempt, teacher, metric, lm),
                                          pending[start:start + self.num_threads], num_threads=self.num_threads)
                     attempts += len(batch)

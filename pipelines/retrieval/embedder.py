@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,10 +43,9 @@ class Embedder:
     def _loaded(self):
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(model_path()), device="cpu")
+                self._model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
             return self._model
 
     def __deepcopy__(self, memo: dict) -> Embedder:

@@ -19,6 +19,7 @@ port_option = click.option("--port", type=click.IntRange(1, 65535), default=5000
 @host_option
 @port_option
 @click.pass_obj
+@tracked
 def serve(tracking: TrackingStore, model, host, port) -> None:
     """Serve registered model NAME (at ALIAS, default champion) with `mlflow models serve`."""
     name, _, alias = model.partition("@")

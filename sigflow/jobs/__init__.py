@@ -1,5 +1,6 @@
-"""The jobs behind each command: library functions that take their resources (LM, tracking store, study
-directory) as arguments, so the CLI, the notebooks and other programs run the same code."""
+"""The jobs behind each command: library functions that take their resources (the LM, the study directory,
+the demo's tracking store) as arguments and log to the MLflow store their caller made active, so the CLI,
+the notebooks and other programs run the same code."""
 
 from sigflow.jobs.evaluate import EvaluationReport, evaluate_program, predict_text, rescore_run
 from sigflow.jobs.index import build_index

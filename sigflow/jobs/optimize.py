@@ -159,23 +159,24 @@ def _interrupted_run(request: OptimizeRequest, tags: dict[str, str]) -> str | No
     return found
 
 
-OptimizerFactory = Callable[[OptimizeRequest, Metric, Path | None], Optimizer]
+def _mipro(metric: Metric, study_path: Path | None, request: OptimizeRequest, **common: Any) -> MIPRO:
+    return MIPRO(metric, settings=request.settings, objectives=request.objectives, study_path=study_path,
+                 resume=request.resume, listeners=[MlflowTrialLogger()], **common)
+
+
+OptimizerFactory = Callable[..., Optimizer]
 OPTIMIZERS: dict[str, OptimizerFactory] = {
-    "labeled": lambda request, metric, study_path: LabeledFewShot(k=LABELED_DEMOS, seed=request.seed),
-    "bootstrap": lambda request, metric, study_path: BootstrapFewShot(
-        metric, num_threads=request.num_threads, budget=request.budget, seed=request.seed),
-    "random": lambda request, metric, study_path: BootstrapRandomSearch(
-        metric, num_threads=request.num_threads, budget=request.budget, seed=request.seed),
-    "mipro": lambda request, metric, study_path: MIPRO(
-        metric, settings=request.settings, objectives=request.objectives, study_path=study_path,
-        resume=request.resume, listeners=[MlflowTrialLogger()], num_threads=request.num_threads,
-        budget=request.budget, seed=request.seed),
+    "labeled": lambda metric, study_path, request, seed, **_: LabeledFewShot(k=LABELED_DEMOS, seed=seed),
+    "bootstrap": lambda metric, study_path, request, **common: BootstrapFewShot(metric, **common),
+    "random": lambda metric, study_path, request, **common: BootstrapRandomSearch(metric, **common),
+    "mipro": _mipro,
 }
-"""Each optimizer by its CLI name, built from a request: the one place that knows their settings."""
+"""Each optimizer by its CLI name: a factory of (metric, study path, request, and the settings all share)."""
 
 
 def _optimizer(request: OptimizeRequest, metric: Metric, study_path: Path | None) -> Optimizer:
-    return OPTIMIZERS[request.optimizer](request, metric, study_path)
+    return OPTIMIZERS[request.optimizer](metric, study_path, request, num_threads=request.num_threads,
+                                         budget=request.budget, seed=request.seed)
 
 
 def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, train: list, val: list

@@ -66,3 +66,10 @@ def test_any_params_give_settings_in_range_or_a_request_error(given):
     except RequestError:
         return
     assert 1 <= params.k <= 20 and 1 <= params.max_tokens <= 4096 and 0.0 <= params.temperature <= 2.0
+
+
+def test_any_input_name_is_a_field_even_one_pydantic_uses_itself():
+    names = ["model_config", "_private", "json"]
+    assert rows(pd.DataFrame({name: ["text"] for name in names}), names) == [dict.fromkeys(names, "text")]
+    with pytest.raises(RequestError, match="field 'model_dump' of row 0 is empty"):
+        rows(pd.DataFrame({"model_dump": [" "]}), ["model_dump"])

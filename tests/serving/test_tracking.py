@@ -18,6 +18,7 @@ def test_the_environment_names_the_store_first(monkeypatch, tmp_path):
 
 def test_without_one_the_store_is_sqlite_and_artifacts_in_the_directory(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("SIGFLOW_ARTIFACT_ROOT")
     store = TrackingStore.resolve(tmp_path / "mlruns")
     assert store == TrackingStore(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", tmp_path / "mlruns" / "artifacts")
     assert not (tmp_path / "mlruns").exists()  # resolving decides; it writes nothing
@@ -35,3 +36,9 @@ def test_activating_points_mlflow_at_the_store_and_its_artifacts_under_the_direc
     with tracking.run("a run", {"program": "classify"}) as run_id:
         mlflow.log_text("kept", "note.txt")
     assert mlflow.get_run(run_id).info.artifact_uri.startswith((tmp_path / "mlruns" / "artifacts").as_uri())
+
+
+def test_the_local_store_keeps_artifacts_where_the_environment_says(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("SIGFLOW_ARTIFACT_ROOT", str(tmp_path / "elsewhere"))
+    assert TrackingStore.resolve(tmp_path / "mlruns").artifact_root == tmp_path / "elsewhere"

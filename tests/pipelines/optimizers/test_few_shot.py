@@ -116,3 +116,12 @@ def test_random_search_under_a_spent_budget_returns_the_best_so_far():
         search.compile(Predict("country -> capital"), TRAIN[:4], valset=TRAIN[4:])
     assert search.stopped_by_budget_ and len(fake.history) == 5
     assert [candidate.name for candidate in search.candidates_] == ["zero-shot", "labeled"]
+
+
+def test_the_pool_of_passing_runs_keeps_the_whole_batch_that_filled_it():
+    with ScriptedLM(responder=_answers_right_except()) as fake, context(lm=fake.lm()):
+        bootstrap = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=1, max_labeled_demos=0,
+                                     num_threads=4)
+        compiled = bootstrap.compile(Predict("country -> capital"), TRAIN)
+    assert bootstrap.attempts_ == 4 and len(bootstrap.bootstrapped_["self"]) == 4  # a pool to draw sets from
+    assert len(compiled.demos) == 1
