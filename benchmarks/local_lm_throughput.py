@@ -7,7 +7,7 @@ The same prompts then go to llama-cpp-python directly, in as many processes of o
 evenly, timed from a common start after every model has loaded: once as llama-cpp-python is used by
 default (the shared system prompt's prefix is reused from one call to the next) and once with `reset()`
 before each call, as sigflow's workers do so that temperature-0 output repeats. sigflow's calls per second
-over the raw ones is the cost of the whole stack (litellm, the door, the pool, the JSON pipe)."""
+over the raw ones is the cost of the whole stack (the door, the pool, the JSON pipe)."""
 
 from __future__ import annotations
 
