@@ -84,6 +84,15 @@ def promote(name: str, version: str, *, alias: str = DEFAULT_ALIAS, force: bool 
             "forced": bool(force and holder is not None and _comparison_problem(candidate, holder))}
 
 
+def aliased(name: str, alias: str) -> VersionInfo:
+    """The version of `name` that `alias` points at, or a ValueError saying there is none."""
+    holder = _holder(name, alias)
+    if holder is None:
+        raise ValueError(f"no version of registered model {name!r} has the alias {alias!r}; list them with "
+                         f"`sigflow models {name}`")
+    return holder
+
+
 def _holder(name: str, alias: str) -> VersionInfo | None:
     mlflow = mlflow_module()
     try:

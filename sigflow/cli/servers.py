@@ -7,6 +7,7 @@ import os
 import click
 
 from serving.endpoint import serve_command, serve_environment, ui_command
+from serving.registry import DEFAULT_ALIAS, aliased
 from serving.tracking import TrackingStore
 from sigflow.cli.options import tracked
 
@@ -23,7 +24,9 @@ port_option = click.option("--port", type=click.IntRange(1, 65535), default=5000
 def serve(tracking: TrackingStore, model, host, port) -> None:
     """Serve registered model NAME (at ALIAS, default champion) with `mlflow models serve`."""
     name, _, alias = model.partition("@")
-    model_uri = f"models:/{name}@{alias or 'champion'}"
+    alias = alias or DEFAULT_ALIAS
+    aliased(name, alias)  # a name or alias that resolves to nothing is one line, not the server's traceback
+    model_uri = f"models:/{name}@{alias}"
     click.echo(f"serving {model_uri} at http://{host}:{port}/invocations (Ctrl-C stops)")
     _become(serve_command(model_uri, host, port), tracking)
 

@@ -27,6 +27,7 @@ def sigflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
      "error: objectives must be 'quality' followed by any of tokens, latency; got quality, money"),
     (("optimize", "classify", "--optimizer", "mipro", "--resume"),
      "error: no interrupted mipro optimization of classify on trec to resume"),
+    (("serve", "nope@champion"), "error: no version of registered model 'nope' has the alias 'champion'"),
 ])
 def test_user_mistakes_exit_2_with_one_line(tmp_path, args, message):
     finished = sigflow(*args, cwd=tmp_path)
