@@ -5,6 +5,7 @@ from pipelines.config import configure, context
 from pipelines.evaluation import (
     EvaluationResult,
     EvaluationStore,
+    EveryExampleFailed,
     Metric,
     TooManyErrors,
     accuracy,
@@ -37,6 +38,7 @@ __all__ = [
     "Completion",
     "EvaluationResult",
     "EvaluationStore",
+    "EveryExampleFailed",
     "Example",
     "InputField",
     "LMError",

@@ -1,9 +1,9 @@
-"""A program as files a served model rebuilds it from: its class, its state, its LM settings (never a key)
-and the vector store of each `Retrieve` inside. JSON and FAISS files only: loading runs no pickled code."""
+"""A program as files a served model rebuilds it from: how it is constructed, its state, its LM settings
+(never a key), the vector stores its `Retrieve` modules search, and the code it needs besides sigflow. JSON,
+Python source and FAISS files only: loading runs no pickled code."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 from dataclasses import dataclass
@@ -15,10 +15,11 @@ from pipelines.modules import Module, Retrieve
 from pipelines.retrieval.store import VectorStore
 from pipelines.state import StateError, apply_state, program_state
 from pipelines.versioned import FileFormat
+from serving.arguments import ArgumentError, Packing, rebuild
+from serving.capture import CAPTURED_MODULE, CaptureError, ProgramCode, collect_code
 
-BUNDLE = FileFormat("sigflow.served_program", 1, "a sigflow served program")
+BUNDLE = FileFormat("sigflow.served_program", 2, "a sigflow served program")
 PROGRAM_FILE = "program.json"
-STORE_ARTIFACT = "store"
 
 
 class BundleError(ValueError):
@@ -29,46 +30,82 @@ class BundleError(ValueError):
 class Bundle:
     """What the served model needs besides the code: written by `write_bundle`, read by `read_bundle`."""
 
-    program_class: str
+    construction: dict[str, Any]
     state: dict[str, Any]
     lm: dict[str, Any]
     input_fields: list[str]
-    retrievers: list[str]
+    retrievers: dict[str, dict[str, Any]]
+    """Each `Retrieve` by attribute path: the store artifact it searches and its `k`."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**BUNDLE.header(), "program_class": self.program_class, "state": self.state, "lm": self.lm,
+        return {**BUNDLE.header(), "construction": self.construction, "state": self.state, "lm": self.lm,
                 "input_fields": self.input_fields, "retrievers": self.retrievers}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Bundle:
+        if data["version"] == 1:  # one Retrieve, its store logged as `store`, a class built without arguments
+            data = {**data, "construction": {"$module": data["program_class"]},
+                    "retrievers": {name: {"store": "store"} for name in data["retrievers"]}}
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A bundle written to disk: the artifacts to log and the code that must travel with them."""
+
+    artifacts: dict[str, str]
+    code: ProgramCode
 
 
 def input_fields(program: Module) -> list[str]:
     """The inputs a request must carry: `forward`'s parameters without a default."""
-    parameters = inspect.signature(program.forward).parameters.values()
-    return [p.name for p in parameters if p.default is inspect.Parameter.empty
+    return [p.name for p in _forward_parameters(program) if p.default is inspect.Parameter.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def write_bundle(program: Module, lm: LM, directory: Path) -> dict[str, str]:
-    """Write the bundle under `directory`; returns the MLflow artifacts (name to path) to log."""
-    reference = _class_reference(program)
-    retrievers = program.named_modules(Retrieve)
-    missing = [name for name, retrieve in retrievers if retrieve.store is None]
-    if missing:
-        raise BundleError(f"Retrieve module(s) {missing} have no vector store to package")
-    if len(retrievers) > 1:
-        raise BundleError(f"programs with one Retrieve are packaged; {type(program).__name__} has {len(retrievers)}")
-    bundle = Bundle(reference, program_state(program), lm.settings(), input_fields(program),
-                    [name for name, _ in retrievers])
+def takes_k(program: Module) -> bool:
+    """Whether requests may set `k`: the program's `forward` has such a parameter."""
+    return any(p.name == "k" for p in _forward_parameters(program))
+
+
+def _forward_parameters(program: Module) -> list[inspect.Parameter]:
+    return list(inspect.signature(program.forward).parameters.values())
+
+
+def write_bundle(program: Module, lm: LM, directory: Path) -> Packaged:
+    """Write the bundle and any captured source under `directory`."""
+    packing = Packing()
+    try:
+        construction = packing.construction(program, type(program).__name__)
+        retrievers = _retrievers(program, packing)
+        code = collect_code(packing.objects)
+    except (ArgumentError, CaptureError) as error:
+        raise BundleError(f"{type(program).__name__} cannot be packaged: {error}") from error
+    bundle = Bundle(construction, program_state(program), lm.settings(), input_fields(program), retrievers)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / PROGRAM_FILE).write_text(json.dumps(bundle.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     artifacts = {"program": str(directory / PROGRAM_FILE)}
-    for _, retrieve in retrievers:
-        artifacts[STORE_ARTIFACT] = str(retrieve.store.save(directory / STORE_ARTIFACT))
-    return artifacts
+    for name, store in packing.stores.items():
+        artifacts[name] = str(store.save(directory / name))
+    if code.captured_source is not None:
+        captured = directory / "code" / f"{CAPTURED_MODULE}.py"
+        captured.parent.mkdir(exist_ok=True)
+        captured.write_text(code.captured_source, encoding="utf-8")
+        code = ProgramCode([*code.code_paths, captured], code.captured_source)
+    return Packaged(artifacts, code)
+
+
+def _retrievers(program: Module, packing: Packing) -> dict[str, dict[str, Any]]:
+    retrievers = program.named_modules(Retrieve)
+    missing = [name for name, retrieve in retrievers if retrieve.store is None]
+    if missing:
+        raise ArgumentError(f"Retrieve module(s) {missing} have no vector store to package")
+    return {name: {"store": packing.store_name(retrieve.store), "k": retrieve.k} for name, retrieve in retrievers}
 
 
 def read_bundle(artifacts: dict[str, str], *, root: Path) -> tuple[Module, LM, Bundle]:
-    """The program (state applied, stores attached) and LM a bundle describes. Every artifact, and every
-    file under one, must resolve inside `root` (the model's directory): an edited MLmodel or a symbolic
+    """The program (rebuilt, state applied, stores attached) and LM a bundle describes. Every artifact, and
+    every file under one, must resolve inside `root` (the model's directory): an edited MLmodel or a symbolic
     link does not make the model read files from elsewhere."""
     _check_inside(artifacts, root)
     path = Path(artifacts["program"])
@@ -77,16 +114,35 @@ def read_bundle(artifacts: dict[str, str], *, root: Path) -> tuple[Module, LM, B
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BundleError(f"cannot read {path}: {error}") from error
     BUNDLE.check(data, str(path), BundleError)
-    bundle = Bundle(**{key: data[key] for key in Bundle.__dataclass_fields__})
-    program = _import_class(bundle.program_class)()
+    bundle = Bundle.from_dict(data)
+    stores = _load_stores(bundle, artifacts)
     try:
+        program = rebuild(bundle.construction, stores)
         apply_state(program, bundle.state, source=str(path))
-    except StateError as error:
+    except (ArgumentError, StateError) as error:
         raise BundleError(str(error)) from error
     for name, retrieve in program.named_modules(Retrieve):
         if name in bundle.retrievers:
-            retrieve.store = VectorStore.load(artifacts[STORE_ARTIFACT])
+            retrieve.store = stores[bundle.retrievers[name]["store"]]
+            retrieve.k = bundle.retrievers[name].get("k", retrieve.k)
     return program, LM(**bundle.lm), bundle
+
+
+def _load_stores(bundle: Bundle, artifacts: dict[str, str]) -> dict[str, VectorStore]:
+    names = {entry["store"] for entry in bundle.retrievers.values()} | _store_names(bundle.construction)
+    missing = sorted(name for name in names if name not in artifacts)
+    if missing:
+        raise BundleError(f"the model lacks the vector store artifact(s) {missing}")
+    return {name: VectorStore.load(artifacts[name]) for name in sorted(names)}
+
+
+def _store_names(encoded: Any) -> set[str]:
+    if isinstance(encoded, list):
+        return set().union(*map(_store_names, encoded)) if encoded else set()
+    if isinstance(encoded, dict):
+        own = {encoded["$store"]} if "$store" in encoded else set()
+        return own.union(*map(_store_names, encoded.values())) if encoded else own
+    return set()
 
 
 def _check_inside(artifacts: dict[str, str], root: Path) -> None:
@@ -97,30 +153,3 @@ def _check_inside(artifacts: dict[str, str], root: Path) -> None:
             if not path.resolve().is_relative_to(root):
                 raise BundleError(f"artifact {name!r} reaches outside the model directory {root}: {path} is "
                                   f"{path.resolve()}")
-
-
-def _class_reference(program: Module) -> str:
-    """`module:QualName` of the program's class, checked to import and to build without arguments."""
-    cls = type(program)
-    reference = f"{cls.__module__}:{cls.__qualname__}"
-    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
-        raise BundleError(f"{cls.__qualname__} must be defined in an importable module to be served, "
-                          f"not in {cls.__module__}")
-    try:
-        _import_class(reference)()
-    except TypeError as error:
-        raise BundleError(f"{reference} must be constructible without arguments to be served: {error}") from error
-    return reference
-
-
-def _import_class(reference: str) -> type[Module]:
-    module_name, _, qualname = reference.partition(":")
-    try:
-        found: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as error:
-        raise BundleError(f"cannot import the program class {reference}: {error}") from error
-    if not (isinstance(found, type) and issubclass(found, Module)):
-        raise BundleError(f"{reference} is not a sigflow Module")
-    return found

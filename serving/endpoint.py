@@ -67,6 +67,12 @@ def serve_environment(tracking_uri: str) -> dict[str, str]:
             "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
 
 
+def isolated_environment(tracking_uri: str) -> dict[str, str]:
+    """`serve_environment` without `PYTHONPATH` and the other `PYTHON*` settings: a process that knows only
+    the installed packages and the model, as a model server elsewhere would."""
+    return {key: value for key, value in serve_environment(tracking_uri).items() if not key.startswith("PYTHON")}
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -76,14 +82,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str = "127.0.0.1",
                  port: int | None = None) -> Server:
     """A server for `model_uri` (resolved through `tracking_uri`, by default the one MLflow uses here),
-    healthy when returned; `stop()` it when done."""
+    healthy when returned; `stop()` it when done. It runs in an empty working directory without
+    `PYTHONPATH`, so a model that needs the caller's files fails here as it would on another machine."""
     tracking_uri = tracking_uri or mlflow_module().get_tracking_uri()
     port = port or free_port(host)
-    with tempfile.NamedTemporaryFile(prefix="sigflow-serve-", suffix=".log", delete=False) as log_file:
-        log_path = Path(log_file.name)
+    directory = Path(tempfile.mkdtemp(prefix="sigflow-serve-"))  # the log stays for reading after a failure
+    log_path, workdir = directory / "server.log", directory / "work"
+    workdir.mkdir()
     with log_path.open("wb") as log:
         process = subprocess.Popen(serve_command(model_uri, host, port), stdout=log, stderr=subprocess.STDOUT,
-                                   env=serve_environment(tracking_uri))
+                                   env=isolated_environment(tracking_uri), cwd=workdir)
     server = Server(f"http://{host}:{port}", process, log_path)
     try:
         _wait_healthy(server)

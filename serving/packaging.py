@@ -1,5 +1,6 @@
-"""A program logged as an MLflow PyFunc model from code: the bundle as artifacts, `pipelines` and `serving`
-as code paths, pinned requirements, and a signature and input example built from the program's fields."""
+"""A program logged as an MLflow PyFunc model from code: the bundle as artifacts; sigflow's packages, the
+user's own modules and any source captured from `__main__` as code paths; pinned requirements; a signature
+and input example built from the program's fields."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pandas as pd
 from pipelines.lm.client import LM
 from pipelines.lm.local.gguf import CHUNK_PACKAGES
 from pipelines.modules import Module, Retrieve
-from serving.bundle import input_fields, write_bundle
+from serving.bundle import input_fields, takes_k, write_bundle
 from serving.requests import Params
 from serving.tracking import mlflow_module
 
 PACKAGES = Path(__file__).resolve().parents[1]
-CODE_PATHS = [str(PACKAGES / "pipelines"), str(PACKAGES / "serving")]
+CODE_PATHS = [str(PACKAGES / name) for name in ("pipelines", "serving", "sigflow")]
 MODEL_CODE = Path(__file__).with_name("model_code.py")
 MODEL_NAME = "model"
 EXAMPLE_INPUT = "What is the capital of France?"
@@ -38,19 +39,24 @@ def model_signature(program: Module):
     retrievers = program.named_modules(Retrieve)
     defaults = {**Params.defaults(), **({"k": retrievers[0][1].k} if retrievers else {})}
     params = [ParamSpec(name, "long" if isinstance(value, int) else "double", value)
-              for name, value in defaults.items() if name != "k" or retrievers]
+              for name, value in defaults.items() if name != "k" or takes_k(program)]
     return ModelSignature(inputs=Schema([ColSpec("string", name) for name in input_fields(program)]),
                           params=ParamSchema(params))
 
 
+def example_row(program: Module, example: dict[str, str] | None = None) -> dict[str, str]:
+    return example or dict.fromkeys(input_fields(program), EXAMPLE_INPUT)
+
+
 def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None = None) -> Any:
-    """Log `program` in the active MLflow run as `model`; returns MLflow's `ModelInfo`. Logging checks the
-    input example by serving it once, so the packaged model is known to answer."""
+    """Log `program` in the active MLflow run as `model`; returns MLflow's `ModelInfo`. MLflow tries the input
+    example in this process, which knows the user's files and only warns; `serving.load_check` is the check
+    that counts."""
     mlflow = mlflow_module()
-    fields = input_fields(program)
-    row = example or dict.fromkeys(fields, EXAMPLE_INPUT)
     with tempfile.TemporaryDirectory() as directory:
-        artifacts = write_bundle(program, lm, Path(directory))
-        return mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=str(MODEL_CODE), artifacts=artifacts,
-                                       code_paths=CODE_PATHS, pip_requirements=pip_requirements(),
-                                       signature=model_signature(program), input_example=pd.DataFrame([row]))
+        packaged = write_bundle(program, lm, Path(directory))
+        code_paths = CODE_PATHS + [str(path) for path in packaged.code.code_paths]
+        return mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=str(MODEL_CODE), artifacts=packaged.artifacts,
+                                       code_paths=code_paths, pip_requirements=pip_requirements(),
+                                       signature=model_signature(program),
+                                       input_example=pd.DataFrame([example_row(program, example)]))

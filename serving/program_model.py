@@ -19,10 +19,10 @@ from pipelines.config import context as lm_context
 from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.errors import LMError
 from pipelines.lm.local.pool import shared_pool
-from pipelines.modules import Retrieve
+from pipelines.modules import Module, Retrieve
 from pipelines.parallel import parallel_map
 from pipelines.settings import LOCAL_MODEL, local_workers
-from serving.bundle import read_bundle
+from serving.bundle import read_bundle, takes_k
 from serving.requests import Params, RequestError, rows
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class ProgramModel(PythonModel):
     def load_context(self, context) -> None:
         self.program, self.lm, self.bundle = read_bundle(context.artifacts, root=self.model_dir)
         retrievers = self.program.named_modules(Retrieve)
-        self.default_k = retrievers[0][1].k if retrievers else None
+        self.default_k = _default_k(self.program, retrievers)
         for _, retrieve in retrievers:
             retrieve.store.embedder.encode(["warm up"])  # loads the embedder now, not on the first request
         if self.lm.model == LOCAL_MODEL:
@@ -68,3 +68,10 @@ class ProgramModel(PythonModel):
             return {ERROR_COLUMN: f"the model's reply could not be read: {error}"}
         except LMError as error:
             raise MlflowException(f"the LM failed: {error}", error_code=TEMPORARILY_UNAVAILABLE) from error
+
+
+def _default_k(program: Module, retrievers: list[tuple[str, Retrieve]]) -> int | None:
+    """The `k` a request may override, or None when the program's `forward` takes no `k`."""
+    if not takes_k(program):
+        return None
+    return retrievers[0][1].k if retrievers else Params.defaults()["k"]

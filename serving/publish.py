@@ -1,24 +1,34 @@
-"""An optimized program published: logged as a model in its optimization's run and registered as a new
-version, tagged with how it scored."""
+"""A program published: logged as a model (in the run that scored it, or a new one), proved to load and
+answer in a fresh process, then registered as a new version tagged with how it scored and with its check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipelines.lm.client import LM
+from pipelines.lm.transports import in_process_only
 from pipelines.modules import Module
 from serving import tracking
-from serving.packaging import log_program_model
+from serving.load_check import check_model
+from serving.packaging import example_row, log_program_model
 from serving.registry import VersionInfo, register
 from serving.tracking import mlflow_module
 
 
-def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any], run_id: str | None = None
-            ) -> VersionInfo:
-    """Log `program` into run `run_id` (the run that scored it; by default a new run) and register it as a
-    version of `name`, tagged with `scores` (dataset, metric, score, optimizer) and its fingerprint."""
+def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None = None,
+            run_id: str | None = None, example: dict[str, str] | None = None) -> VersionInfo:
+    """Log `program` into run `run_id` (by default a new run), check that the logged model loads and answers
+    `example` in a fresh process, and only then register it as a version of `name`, tagged with `scores`
+    (dataset, metric, score, optimizer), its fingerprint and its load check. A model that fails the check
+    raises `LoadCheckFailed` and is not registered."""
     mlflow = mlflow_module()
+    scores = scores or {}
+    row = example_row(program, example)
     with tracking.run(f"publish {name}", scores, resume_id=run_id) as active_id:
-        info = log_program_model(program, lm=lm)
+        info = log_program_model(program, lm=lm, example=row)
         mlflow.set_tag("sigflow.model_uri", info.model_uri)
-    return register(info.model_uri, name, {**scores, "fingerprint": program.fingerprint(), "run_id": active_id})
+        check = check_model(info.model_uri, tracking_uri=mlflow.get_tracking_uri(), example=row,
+                            ask=not in_process_only(lm.model))
+        mlflow.set_tags({f"sigflow.{key}": value for key, value in check.tags().items()})
+    return register(info.model_uri, name, {**scores, "fingerprint": program.fingerprint(), "run_id": active_id,
+                                           **check.tags()})

@@ -1,8 +1,9 @@
 """Registry versions of sigflow models, tagged with how they scored, and promotion gated on the score.
 
-A version is tagged with its dataset, metric, validation score, optimizer and program fingerprint. Moving
-an alias (by default `champion`) to a version requires a score at least the current holder's on the same
-metric and dataset; `force` overrides and records why."""
+A version is tagged with its dataset, metric, validation score, optimizer, program fingerprint and the load
+check publishing made. Moving an alias (by default `champion`) to a version requires that check passed, and a
+score at least the current holder's on the same metric and dataset; `force` overrides the score gate (never
+the load check) and records why."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from serving import load_check
 from serving.tracking import mlflow_module
 
 SCORE_TAGS = ("dataset", "metric", "score", "optimizer", "fingerprint")
@@ -69,6 +71,10 @@ def promote(name: str, version: str, *, alias: str = DEFAULT_ALIAS, force: bool 
             reason: str | None = None) -> dict[str, Any]:
     """Point `alias` at `version` if it scores at least the current holder (same metric and dataset)."""
     candidate = version_info(name, version)
+    if candidate.tags.get(load_check.TAG) != "passed":
+        raise PromotionRefused(f"version {candidate.version} of {name!r} is not promoted to {alias!r}: it has no "
+                               "passed load check (it was registered without `sigflow.publish`, or its check "
+                               "failed); publish the program again")
     holder = _holder(name, alias)
     if holder is not None and holder.version != candidate.version:
         problem = _comparison_problem(candidate, holder)

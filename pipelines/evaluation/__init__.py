@@ -1,6 +1,12 @@
 """Evaluation: run programs over examples, score them, store predictions, re-score without LM calls."""
 
-from pipelines.evaluation.evaluate import EvaluationResult, ExampleResult, TooManyErrors, evaluate
+from pipelines.evaluation.evaluate import (
+    EvaluationResult,
+    EveryExampleFailed,
+    ExampleResult,
+    TooManyErrors,
+    evaluate,
+)
 from pipelines.evaluation.metrics import (
     Metric,
     accuracy,
@@ -16,6 +22,7 @@ __all__ = [
     "EvaluationFileError",
     "EvaluationResult",
     "EvaluationStore",
+    "EveryExampleFailed",
     "ExampleResult",
     "Metric",
     "TooManyErrors",

@@ -21,6 +21,10 @@ class TooManyErrors(RuntimeError):
     """More examples failed than `max_errors` allows; the last failure is the cause."""
 
 
+class EveryExampleFailed(TooManyErrors):
+    """No example got an answer (a provider that is down, a missing key): there is no score to report."""
+
+
 @dataclass(frozen=True)
 class ExampleResult:
     example: Example
@@ -69,13 +73,17 @@ def evaluate(program: Module, examples: Sequence[Example], metric: Metric | Call
              ) -> EvaluationResult:
     """Score `program` on `examples`. A failing example scores 0 and is counted. An unreadable reply
     (`ParseError`) is the model's wrong answer; any other failure (provider down, bad key, a bug) counts
-    against `max_errors`, past which the evaluation stops with `TooManyErrors`. A spent budget stops it at once."""
+    against `max_errors`, past which the evaluation stops with `TooManyErrors`; when every example failed so,
+    `EveryExampleFailed` is raised instead of a score of 0. A spent budget stops it at once."""
     metric = as_metric(metric)
     failures = _FailureCount(max_errors)
     started = time.perf_counter()
     with track_usage() as usage:
         results = parallel_map(lambda example: _run_one(program, example, metric, failures), examples,
                                num_threads=num_threads, description=description)
+    if results and failures.count == len(results):
+        raise EveryExampleFailed(f"every one of the {len(results)} examples failed, so there is no score; the "
+                                 f"last: {type(failures.last).__name__}: {failures.last}") from failures.last
     return EvaluationResult(metric=metric.name, score=_aggregate(metric, results), results=results,
                             usage=usage.total, seconds=time.perf_counter() - started,
                             program_fingerprint=program.fingerprint())

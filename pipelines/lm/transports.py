@@ -35,3 +35,9 @@ def transport_for(model: str) -> Transport:
     if local_transport.serves(model):
         return local_transport.complete
     return litellm_transport.complete
+
+
+def in_process_only(model: str) -> bool:
+    """Whether `model` is answered by a transport registered in this process (another process cannot reach it)."""
+    with _lock:
+        return model in _registered

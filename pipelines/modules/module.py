@@ -18,12 +18,23 @@ if TYPE_CHECKING:
     from pipelines.signatures import Signature
 
 ModuleType = TypeVar("ModuleType", bound="Module")
+CONSTRUCTED_WITH = "_constructed_with"
+"""The attribute that keeps the arguments a module was built with: a served model rebuilds it from them."""
 
 
 class Module:
     """Sub-modules assigned as attributes (or inside lists and dicts) are found automatically; calling a
     module runs its `forward` in a usage scope of its own, so the prediction it returns reports every LM call
     made by it and by the modules it calls, without code of its own."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        module = super().__new__(cls)
+        module.__dict__[CONSTRUCTED_WITH] = (args, kwargs)  # before __init__, so no subclass has to call super()
+        return module
+
+    def constructor_arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The positional and keyword arguments this module was constructed with."""
+        return self.__dict__.get(CONSTRUCTED_WITH, ((), {}))
 
     def forward(self, **inputs: Any) -> Prediction:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -83,7 +94,7 @@ def _walk(value: Any, path: str, kind: type[ModuleType]) -> Iterator[tuple[str, 
         yield (path or "self"), value
         return
     if isinstance(value, Module):
-        children = vars(value).items()
+        children = ((name, child) for name, child in vars(value).items() if name != CONSTRUCTED_WITH)
     elif isinstance(value, list | tuple):
         children = ((f"[{index}]", item) for index, item in enumerate(value))
     elif isinstance(value, dict):

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from pipelines.evaluation.evaluate import TooManyErrors
 from pipelines.lm.errors import BudgetExceeded, LMError
 from serving.tracking import TrackingStore
 from sigflow.cli.demo import demo
@@ -51,6 +52,9 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(EXIT_USER_ERROR)
     except (LMError, BudgetExceeded) as error:
         click.echo(f"LM error: {error}", err=True)
+        sys.exit(EXIT_LM_FAILURE)
+    except TooManyErrors as error:
+        click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_LM_FAILURE)
 
 

@@ -1,6 +1,8 @@
-"""`sigflow evaluate`, `rescore` and `predict`: a shipped program scored, re-scored or run once."""
+"""`sigflow evaluate`, `rescore` and `predict`: a program, shipped or your own, scored, re-scored or run once."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -10,6 +12,7 @@ from sigflow.cli.options import (
     dataset_option,
     json_option,
     lm_option,
+    metric_option,
     print_json,
     program_argument,
     state_option,
@@ -17,23 +20,28 @@ from sigflow.cli.options import (
     tracked,
 )
 from sigflow.jobs.evaluate import evaluate_program, predict_text, rescore_run
+from sigflow.jobs.tasks import DataFiles
 
 
 @click.command()
 @program_argument
 @dataset_option
 @data_dir_option
-@click.option("--split", default="dev", show_default=True)
+@click.option("--data", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Your examples (JSONL, CSV or Parquet): the program's inputs and the metric's label columns.")
+@metric_option
+@click.option("--split", default=None, help="A shipped dataset's split (default dev).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate the first N examples only.")
 @state_option
 @threads_option
 @lm_option
 @json_option
 @tracked
-def evaluate(program, dataset, data_dir, split, limit, state, threads, lm_model, as_json) -> None:
-    """Score PROGRAM (classify or rag) on a dataset split; logged to MLflow with its predictions."""
+def evaluate(program, dataset, data_dir, data, metrics, split, limit, state, threads, lm_model, as_json) -> None:
+    """Score TARGET on a dataset split or on your --data; logged to MLflow with its predictions."""
     summary = evaluate_program(program, dataset=dataset, data_dir=data_dir, split=split, limit=limit, state=state,
-                               lm=LM(lm_model), num_threads=threads).summary()
+                               lm=LM(lm_model), num_threads=threads, files=DataFiles(data=data),
+                               metrics=metrics).summary()
     click.echo(f"{summary['program']} on {summary['dataset']}/{summary['split']}: {summary['metric']} "
                f"{summary['score']:.3f} over {summary['n']} examples; "
                + ", ".join(f"{name} {value:.3f}" for name, value in summary["metrics"].items()))
@@ -46,15 +54,19 @@ def evaluate(program, dataset, data_dir, split, limit, state, threads, lm_model,
 
 @click.command()
 @program_argument
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="An input by name, for programs "
+              "that take several.")
 @dataset_option
 @data_dir_option
 @state_option
 @lm_option
 @json_option
-def predict(program, text, dataset, data_dir, state, lm_model, as_json) -> None:
-    """Run PROGRAM on one input TEXT (a question)."""
-    answer = predict_text(program, text, dataset=dataset, data_dir=data_dir, state=state, lm=LM(lm_model))
+def predict(program, text, inputs, dataset, data_dir, state, lm_model, as_json) -> None:
+    """Run TARGET once on TEXT (its one input) or on --input NAME=VALUE for each input."""
+    named = dict(_name_value(item) for item in inputs)
+    answer = predict_text(program, text, inputs=named, dataset=dataset, data_dir=data_dir, state=state,
+                          lm=LM(lm_model))
     if as_json:
         print_json(answer)
         return
@@ -64,7 +76,8 @@ def predict(program, text, dataset, data_dir, state, lm_model, as_json) -> None:
 
 @click.command()
 @click.argument("run_id")
-@click.option("--metric", "metric_name", required=True, help="A metric of the run's program (e.g. macro_f1).")
+@click.option("--metric", "metric_name", required=True,
+              help="A metric of the run's program (e.g. macro_f1), NAME:FIELD or FILE.py:FUNCTION.")
 @json_option
 @tracked
 def rescore(run_id, metric_name, as_json) -> None:
@@ -74,3 +87,10 @@ def rescore(run_id, metric_name, as_json) -> None:
                f"(was {result['previous_metric']} {result['previous_score']:.3f}); 0 LM calls")
     if as_json:
         print_json(result)
+
+
+def _name_value(item: str) -> tuple[str, str]:
+    name, separator, value = item.partition("=")
+    if not separator or not name:
+        raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--input")
+    return name, value

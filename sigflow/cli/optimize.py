@@ -1,16 +1,20 @@
-"""`sigflow optimize`: a shipped program made better on its dataset, optionally registered."""
+"""`sigflow optimize`: a program, shipped or your own, made better on its data, optionally registered."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from pipelines.lm.client import LM
 from sigflow.cli.options import (
     MLRUNS,
+    CountOrFile,
     data_dir_option,
     dataset_option,
     json_option,
     lm_option,
+    metric_option,
     print_json,
     program_argument,
     threads_option,
@@ -18,6 +22,7 @@ from sigflow.cli.options import (
 )
 from sigflow.jobs.optimize import OPTIMIZERS, OptimizeRequest, estimate_optimization, optimize_program
 from sigflow.jobs.publish import publish_optimized
+from sigflow.jobs.tasks import DataFiles
 
 
 @click.command()
@@ -25,8 +30,11 @@ from sigflow.jobs.publish import publish_optimized
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), required=True)
 @dataset_option
 @data_dir_option
-@click.option("--train", type=click.IntRange(min=1), default=None, help="Use the first N training examples.")
-@click.option("--val", type=click.IntRange(min=1), default=None, help="Validate on the first N dev examples.")
+@click.option("--train", type=CountOrFile(), default=None,
+              help="The first N training examples, or your training FILE (JSONL, CSV or Parquet).")
+@click.option("--val", type=CountOrFile(), default=None,
+              help="Validate on the first N dev examples, or on your validation FILE.")
+@metric_option
 @click.option("--budget-calls", type=click.IntRange(min=0), default=None, help="Most uncached LM calls to spend.")
 @click.option("--budget-tokens", type=click.IntRange(min=0), default=None, help="Most LM tokens to spend.")
 @click.option("--objectives", default="quality", show_default=True,
@@ -41,12 +49,13 @@ from sigflow.jobs.publish import publish_optimized
               help="Log the optimized program as a model and register it as a new version of NAME.")
 @lm_option
 @json_option
-def optimize(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens, objectives, auto,
-             resume, dry_run, threads, seed, register_as, lm_model, as_json) -> None:
-    """Make PROGRAM better on its dataset: demos and instructions searched under a budget, tracked in MLflow."""
-    request = OptimizeRequest(program, optimizer, dataset, data_dir, train, val, budget_calls, budget_tokens,
-                              tuple(name.strip() for name in objectives.split(",") if name.strip()), auto, resume,
-                              threads, seed)
+def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_calls, budget_tokens, objectives,
+             auto, resume, dry_run, threads, seed, register_as, lm_model, as_json) -> None:
+    """Make TARGET better on its data: demos and instructions searched under a budget, tracked in MLflow."""
+    files = DataFiles(train=_file(train), val=_file(val))
+    request = OptimizeRequest(program, optimizer, dataset, data_dir, _count(train), _count(val), budget_calls,
+                              budget_tokens, tuple(name.strip() for name in objectives.split(",") if name.strip()),
+                              auto, resume, threads, seed, files=files, metrics=metrics)
     if dry_run:
         _print_estimate(estimate_optimization(request), as_json)
     else:
@@ -78,3 +87,11 @@ def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, as_json
                    f"{version.version}")
     if as_json:
         print_json(summary)
+
+
+def _count(value: int | Path | None) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _file(value: int | Path | None) -> Path | None:
+    return value if isinstance(value, Path) else None

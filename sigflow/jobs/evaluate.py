@@ -1,4 +1,5 @@
-"""The jobs behind `sigflow evaluate`, `rescore` and `predict`: a shipped program scored, re-scored or run."""
+"""The jobs behind `sigflow evaluate`, `rescore` and `predict`: a program, shipped or the user's own, scored,
+re-scored or run."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.client import LM
 from pipelines.modules import Module
 from pipelines.primitives import Prediction
-from pipelines.programs import program_spec
+from pipelines.programs import PROGRAMS, program_spec
 from serving import tracking
-from sigflow.jobs.shipped import prepare
+from sigflow.jobs.metric_specs import metric_from_spec
+from sigflow.jobs.tasks import NO_FILES, DataFiles, Task, resolve_task, runnable
 
 
 @dataclass(frozen=True)
@@ -42,48 +44,78 @@ class EvaluationReport:
 
 
 def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
-                     split: str = "dev", limit: int | None = None, state: Path | None = None, lm: LM,
-                     num_threads: int = 4, log: bool = True, built: Module | None = None) -> EvaluationReport:
-    """Evaluate a shipped program on a split, logged as an MLflow run with its predictions. `built` replaces
-    the program built for the dataset (a RAG over a smaller store, say)."""
-    spec, loaded, built = prepare(program, dataset, data_dir, state, built)
-    examples = loaded.split(split, limit)
-    metrics = spec.metrics()
-    primary = next(iter(metrics.values()))
+                     split: str | None = None, limit: int | None = None, state: Path | None = None, lm: LM,
+                     num_threads: int = 4, log: bool = True, built: Module | None = None,
+                     files: DataFiles = NO_FILES, metrics: tuple[str, ...] = ()) -> EvaluationReport:
+    """Evaluate PROGRAM (a shipped name or `file.py:Class`) on a split of its dataset or on `files.data`,
+    logged as an MLflow run with its predictions. `built` replaces the program built for the dataset (a RAG
+    over a smaller store, say). When every example fails on the provider, nothing is logged: the error is
+    raised."""
+    task = resolve_task(program, dataset=dataset, data_dir=data_dir, files=files, metrics=metrics)
+    split = split or task.default_split
+    examples = task.dataset.split(split, limit)
+    built = _program_for(task, state, built)
     with context(lm=lm):
-        result = evaluate(built, examples, primary, num_threads=num_threads, description=f"{program} on {split}")
-    values = result.scores(metrics)
+        result = evaluate(built, examples, task.primary, num_threads=num_threads, description=f"{program} on {split}")
+    values = result.scores(task.metrics)
     run_id = None
     if log:
-        params = {"program": program, "dataset": loaded.name, "split": split, "limit": limit, "lm": lm.model,
-                  "state": state, "fingerprint": result.program_fingerprint, "n": result.n}
-        with tracking.run(f"evaluate {program} on {loaded.name}/{split}", params) as run_id:
+        params = {"program": program, "dataset": task.dataset.name, "split": split, "limit": limit, "lm": lm.model,
+                  "state": state, "fingerprint": result.program_fingerprint, "n": result.n,
+                  "metrics": ",".join(task.metrics)}
+        with tracking.run(f"evaluate {program} on {task.dataset.name}/{split}", params) as run_id:
             tracking.log_evaluation(result, values)
-    return EvaluationReport(program, loaded.name, split, result, values, run_id)
+    return EvaluationReport(program, task.dataset.name, split, result, values, run_id)
+
+
+def _program_for(task: Task, state: Path | None, built: Module | None) -> Module:
+    program = built or task.build()
+    if state is not None:
+        program.load(state)
+    return program
 
 
 def rescore_run(run_id: str, metric_name: str) -> dict[str, Any]:
     """Recompute a logged evaluation's score with another of its program's metrics: no LM call. The new
     value is logged to the run as `rescored_<metric>`."""
     params, stored = tracking.load_evaluation(run_id)
-    metrics = program_spec(params.get("program", "")).metrics()
-    if metric_name not in metrics:
-        raise ValueError(f"unknown metric {metric_name!r} for {params.get('program')}; choose one of "
-                         f"{', '.join(metrics)}")
-    rescored = stored.rescore(metrics[metric_name])
+    program = params.get("program", "")
+    known = program_spec(program).metrics() if program in PROGRAMS else {}
+    outputs = set().union(*(result.outputs for result in stored.results if result.outputs))
+    rescored = stored.rescore(metric_from_spec(metric_name, known, outputs))
     tracking.log_metrics_to(run_id, {f"rescored_{metric_name}": rescored.score})
     return {"run_id": run_id, "metric": metric_name, "score": rescored.score, "previous_metric": stored.metric,
             "previous_score": stored.score, "n": rescored.n, "lm_calls": 0}
 
 
-def predict_text(program: str, text: str, *, dataset: str | None = None, data_dir: str | Path | None = None,
-                 state: Path | None = None, lm: LM) -> dict[str, Any]:
-    """Run a shipped program on one input text; returns its outputs as JSON data."""
-    if not text.strip():
-        raise ValueError("the input text is empty")
-    spec, _, built = prepare(program, dataset, data_dir, state)
+def predict_text(program: str, text: str | None = None, *, inputs: dict[str, str] | None = None,
+                 dataset: str | None = None, data_dir: str | Path | None = None, state: Path | None = None,
+                 lm: LM) -> dict[str, Any]:
+    """Run PROGRAM once, on `text` (a program with one input) or on named `inputs`; returns its outputs as
+    JSON data."""
+    built, names = runnable(program, dataset=dataset, data_dir=data_dir)
+    given = _named_inputs(program, names, text, inputs or {})
+    if state is not None:
+        built.load(state)
     started = time.perf_counter()
     with context(lm=lm):
-        prediction: Prediction = built(**{spec.input_field: text})
+        prediction: Prediction = built(**given)
     return {"outputs": to_jsonable(prediction.to_dict()), "lm_calls": prediction.usage.calls,
             "cached": prediction.cached, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _named_inputs(target: str, names: tuple[str, ...], text: str | None, inputs: dict[str, str]) -> dict[str, str]:
+    """The program's inputs by name, each one checked to be given and not empty."""
+    if text is not None:
+        if inputs or len(names) != 1:
+            raise ValueError(f"{target} takes {', '.join(names)}: give each as --input NAME=VALUE")
+        inputs = {names[0]: text}
+    missing = [name for name in names if name not in inputs]
+    unknown = [name for name in inputs if name not in names]
+    if missing or unknown:
+        raise ValueError(f"{target} takes the inputs {', '.join(names)}; missing: "
+                         f"{', '.join(missing) or 'none'}, unknown: {', '.join(unknown) or 'none'}")
+    empty = [name for name, value in inputs.items() if not str(value).strip()]
+    if empty:
+        raise ValueError(f"the input {empty[0]!r} is empty")
+    return inputs

@@ -1,5 +1,5 @@
-"""The job behind `sigflow optimize`: a shipped program optimized on its dataset as one MLflow
-run (a nested run per search trial), under a budget, resumable.
+"""The job behind `sigflow optimize`: a program (shipped, or the user's own on the user's files) optimized as
+one MLflow run (a nested run per search trial), under a budget, resumable.
 
 The budget caps the optimizer. The baseline and final scores on the validation split are measurements made
 around it and reported apart (`evaluation_lm_calls`); after MIPRO most of them are cache hits."""
@@ -25,7 +25,7 @@ from pipelines.optimizers.mipro import check_objectives
 from pipelines.optimizers.presets import SearchSettings
 from serving import tracking
 from serving.trials import MlflowTrialLogger
-from sigflow.jobs.shipped import load_for
+from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 
 LABELED_DEMOS = 4
 
@@ -47,6 +47,13 @@ class OptimizeRequest:
     seed: int = 0
     search: Mapping[str, int] = field(default_factory=dict)
     """MIPRO settings over the `auto` preset (`num_trials`, `val_size`, ...; see `SearchSettings`)."""
+    files: DataFiles = field(default_factory=DataFiles)
+    metrics: tuple[str, ...] = ()
+    """Metric specs (`accuracy:team`, `file.py:function`); the first is optimized. Default: the program's own."""
+
+    def task(self) -> Task:
+        return resolve_task(self.program, dataset=self.dataset, data_dir=self.data_dir, files=self.files,
+                            metrics=self.metrics)
 
     @property
     def settings(self) -> SearchSettings:
@@ -112,22 +119,20 @@ class OptimizationReport:
 def estimate_optimization(request: OptimizeRequest) -> dict[str, int]:
     """Upper-bound LM calls of `optimize_program`, before any is made (`--dry-run`)."""
     request.check()
-    spec, loaded = load_for(request.program, request.dataset, request.data_dir)
-    program = spec.build(None)  # the steps are what counts: no vector store needed
-    train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
-    return _estimate(request, _optimizer(request, next(iter(spec.metrics().values())), None), program, train, val)
+    task = request.task()
+    train, val = task.dataset.split("train", request.train), task.dataset.split("dev", request.val)
+    return _estimate(request, _optimizer(request, task.primary, None), task.skeleton(), train, val)
 
 
 def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, program: Module | None = None
                      ) -> OptimizationReport:
     """Optimize, then score the program before and after on the validation split, all in one MLflow run.
-    `program` replaces the shipped one built for the dataset (a RAG over a smaller store, say)."""
+    `program` replaces the one built for the dataset (a RAG over a smaller store, say)."""
     request.check()
-    spec, loaded = load_for(request.program, request.dataset, request.data_dir)
-    program = program or spec.build(loaded)
+    task = request.task()
+    loaded, metrics, primary = task.dataset, task.metrics, task.primary
+    program = program or task.build()
     train, val = loaded.split("train", request.train), loaded.split("dev", request.val)
-    metrics = spec.metrics()
-    primary = next(iter(metrics.values()))
     tags = {"sigflow.command": "optimize", "sigflow.program": request.program, "sigflow.dataset": loaded.name,
             "sigflow.optimizer": request.optimizer}
     resume_id = _interrupted_run(request, tags)

@@ -8,16 +8,13 @@ from pipelines import ScriptedLM
 from pipelines.programs import Classify
 from serving import tracking
 from serving.packaging import log_program_model
+from serving.publish import publish
 from serving.registry import PromotionRefused, promote, register, versions
 
 
 def _version(fake: ScriptedLM, name: str, score: float, metric: str = "accuracy:label") -> str:
-    program = Classify()
-    program.classify.demos = []
-    with tracking.run("publish", {}) as run_id:
-        info = log_program_model(program, lm=fake.lm())
-    return register(info.model_uri, name, {"dataset": "trec", "metric": metric, "score": score,
-                                           "optimizer": "mipro", "run_id": run_id}).version
+    return publish(Classify(), lm=fake.lm(), name=name,
+                   scores={"dataset": "trec", "metric": metric, "score": score, "optimizer": "mipro"}).version
 
 
 def test_a_worse_version_is_refused_a_better_one_becomes_champion_and_loads():
@@ -52,3 +49,11 @@ def test_unknown_models_and_versions_are_named():
         _version(fake, "m", 0.5)
     with pytest.raises(ValueError, match="no version 7 of registered model 'm'"):
         promote("m", "7")
+
+
+def test_a_version_registered_without_a_load_check_is_not_promoted():
+    with ScriptedLM(responder=lambda messages: "label: human") as fake, tracking.run("log", {}):
+        info = log_program_model(Classify(), lm=fake.lm())
+    unchecked = register(info.model_uri, "unchecked", {"dataset": "trec", "metric": "accuracy:label", "score": 1.0})
+    with pytest.raises(PromotionRefused, match="no passed load check"):
+        promote("unchecked", unchecked.version, force=True)

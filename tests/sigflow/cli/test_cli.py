@@ -21,7 +21,7 @@ def sigflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (("evaluate", "classify", "--dataset", "imagenet"), "error: program 'classify' runs on trec, not 'imagenet'"),
     (("evaluate", "rag", "--dataset", "hotpotqa"), "error: the hotpotqa dataset needs --data-dir"),
     (("evaluate", "rag", "--dataset", "hotpotqa", "--data-dir", "/no/such/dir"), "error: /no/such/dir lacks"),
-    (("predict", "classify", "  "), "error: the input text is empty"),
+    (("predict", "classify", "  "), "error: the input 'question' is empty"),
     (("optimize", "classify", "--optimizer", "bootstrap", "--resume"), "error: --resume continues a mipro search"),
     (("optimize", "classify", "--optimizer", "mipro", "--objectives", "quality,money"),
      "error: objectives must be 'quality' followed by any of tokens, latency; got quality, money"),

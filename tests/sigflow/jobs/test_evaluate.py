@@ -35,7 +35,7 @@ def test_rescore_recomputes_from_stored_predictions_without_lm_calls():
 def test_rescore_names_unknown_metrics_and_runs():
     with ScriptedLM(responder=lambda messages: "label: human") as fake:
         run_id = _logged_classify_run(fake)
-    with pytest.raises(ValueError, match="unknown metric 'bleu' for classify; choose one of accuracy, macro_f1"):
+    with pytest.raises(ValueError, match="unknown metric 'bleu'; choose one of accuracy, macro_f1, accuracy:FIELD"):
         rescore_run(run_id, "bleu")
     with pytest.raises(ValueError, match="no MLflow run"):
         rescore_run("0" * 32, "accuracy")

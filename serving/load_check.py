@@ -1,0 +1,69 @@
+"""Publishing proves a logged model before the registry sees it: the model is loaded in a fresh Python
+process that knows only the installed packages (isolated mode: no `PYTHONPATH`, no user site, a new empty
+working directory) and must answer its input example. A model that cannot is not registered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+from serving.endpoint import isolated_environment
+
+CHECK_SECONDS = 600
+TAG = "load_check"
+"""The registry tag a version's check leaves: `passed`, or absent when the version was registered otherwise."""
+PROBE = """
+import json, sys
+import mlflow, pandas
+model = mlflow.pyfunc.load_model(sys.argv[1])
+if sys.argv[3] == "ask":
+    answer = model.predict(pandas.DataFrame([json.loads(sys.argv[2])]))
+    print(json.dumps(answer.iloc[0].to_dict(), default=str))
+"""
+
+
+class LoadCheckFailed(ValueError):
+    """The logged model did not load, or did not answer, in a fresh process; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadCheck:
+    answered: bool
+    """False when the model's LM answers only inside the publishing process (a scripted LM): loaded, not asked."""
+    seconds: float
+    answer: dict[str, object]
+
+    def tags(self) -> dict[str, str]:
+        return {TAG: "passed", f"{TAG}_answered": str(self.answered).lower(),
+                f"{TAG}_seconds": f"{self.seconds:.1f}"}
+
+
+def check_model(model_uri: str, *, tracking_uri: str, example: dict[str, str], ask: bool) -> LoadCheck:
+    """Load `model_uri` in a fresh process and, if `ask`, have it answer `example`; a LoadCheckFailed names
+    what the model lacks (a module, a file, a store) or how it failed."""
+    environment = isolated_environment(tracking_uri)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sigflow-load-check-") as directory:
+        try:
+            finished = subprocess.run([sys.executable, "-I", "-c", PROBE, model_uri, json.dumps(example),
+                                       "ask" if ask else "load"], cwd=directory, env=environment,
+                                      capture_output=True, text=True, timeout=CHECK_SECONDS)
+        except subprocess.TimeoutExpired as error:
+            raise LoadCheckFailed(f"{model_uri} did not load and answer within {CHECK_SECONDS} s in a fresh "
+                                  "process") from error
+    if finished.returncode != 0:
+        raise LoadCheckFailed(f"{model_uri} does not load in a fresh process, so it was not registered: "
+                              f"{_reason(finished.stderr)}")
+    answer = json.loads(finished.stdout.strip().splitlines()[-1]) if ask else {}
+    return LoadCheck(ask, time.perf_counter() - started, answer)
+
+
+def _reason(stderr: str) -> str:
+    """The traceback's last line (`ModuleNotFoundError: No module named 'x'`), or the output's end."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if not line.startswith(" ") and ("Error" in line or "Exception" in line)]
+    return (errors or lines or ["the process failed without a message"])[-1].strip()
