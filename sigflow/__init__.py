@@ -41,8 +41,9 @@ from pipelines import (
     track_usage,
 )
 from pipelines.retrieval import Passage, VectorStore
+from serving.load_check import LoadCheckFailed
 from serving.publish import publish
-from serving.registry import promote
+from serving.registry import PromotionRefused, promote
 from serving.tracking import TrackingStore
 from sigflow import datasets, optimizers, programs
 
@@ -58,6 +59,7 @@ __all__ = [
     "Example",
     "InputField",
     "LMError",
+    "LoadCheckFailed",
     "Metric",
     "Module",
     "OutputField",
@@ -66,6 +68,7 @@ __all__ = [
     "Predict",
     "Prediction",
     "Predictor",
+    "PromotionRefused",
     "Retrieve",
     "ScriptedLM",
     "Signature",

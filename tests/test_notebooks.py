@@ -7,7 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ("01_classification.ipynb", "02_rag.ipynb")
+NAMES = ("01_classification.ipynb", "02_rag.ipynb", "03_your_own_pipeline.ipynb")
 
 
 def test_notebooks_are_stored_without_outputs():

@@ -7,20 +7,24 @@ from pathlib import Path
 from pipelines.datasets.bbc import load_bbc
 from pipelines.datasets.dataset import Dataset
 from pipelines.datasets.hotpotqa import load_hotpotqa
+from pipelines.datasets.tickets import TEAMS, load_tickets
 from pipelines.datasets.trec import TREC_LABELS, TrecQuestion, load_trec, trec_dataset
 
-DATASETS = ("trec", "bbc", "hotpotqa")
+DATASETS = ("trec", "bbc", "hotpotqa", "tickets")
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
-    """`trec`, `bbc`, or `hotpotqa` (which needs `data_dir`)."""
+    """`trec`, `bbc`, `hotpotqa` (which needs `data_dir`) or `tickets`."""
     if name == "trec":
         return trec_dataset()
     if name == "bbc":
         return load_bbc()
     if name == "hotpotqa":
         return load_hotpotqa(data_dir)
+    if name == "tickets":
+        return load_tickets()
     raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-__all__ = ["DATASETS", "TREC_LABELS", "Dataset", "TrecQuestion", "load_dataset", "load_trec", "trec_dataset"]
+__all__ = ["DATASETS", "TEAMS", "TREC_LABELS", "Dataset", "TrecQuestion", "load_dataset", "load_tickets", "load_trec",
+           "trec_dataset"]

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from pipelines.datasets import load_dataset
+from pipelines.datasets import TEAMS, load_dataset
 from pipelines.datasets.bbc import QUESTIONS, articles_dir, passages, small_corpus
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
@@ -62,7 +62,17 @@ def test_hotpotqa_needs_a_directory_with_its_files(tmp_path):
 
 
 def test_unknown_dataset_and_split_are_named():
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of trec, bbc, hotpotqa"):
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of trec, bbc, hotpotqa, tickets"):
         load_dataset("imagenet")
     with pytest.raises(ValueError, match="no split 'validation'; it has test, dev, train"):
         load_dataset("trec").split("validation")
+
+
+def test_tickets_splits_are_fixed_and_hold_every_team():
+    tickets = load_dataset("tickets")
+    assert {name: len(examples) for name, examples in tickets.splits.items()} == {"train": 32, "dev": 16, "test": 16}
+    ids = [example.example_id for examples in tickets.splits.values() for example in examples]
+    assert ids == [f"t{number:02d}" for number in range(1, 65)]
+    for examples in tickets.splits.values():
+        assert {example["team"] for example in examples} == set(TEAMS)
+        assert all(example.inputs() == {"ticket": example["ticket"]} and example["summary"] for example in examples)
