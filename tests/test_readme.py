@@ -1,11 +1,14 @@
 """The README's examples are run as written, on the embedded model."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.programs.classify import ClassifyQuestion
+from serving.registry import versions
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -57,3 +60,15 @@ def test_ship_section_loads_the_champion_and_answers_five_rows():
     answers = namespace["answers"]
     assert len(answers) == 5 and list(answers["error"]) == [""] * 5
     assert list(answers["label"][:2]) == ["human", "location"]
+
+
+@pytest.mark.local_lm
+def test_your_own_pipeline_section_runs_as_a_script_and_publishes_what_it_declares(tmp_path):
+    script = tmp_path / "ticket_desk.py"
+    script.write_text(_python_blocks("Your own pipeline"), encoding="utf-8")
+    finished = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=900)
+    assert finished.returncode == 0, finished.stderr
+    [champion] = [info for info in versions("ticket-desk") if "champion" in info.aliases]
+    assert champion.tags["load_check"] == "passed" and champion.tags["optimizer"] == "bootstrap"
+    assert "zero-shot:" in finished.stdout
