@@ -6,6 +6,7 @@ model calls the same constructors with the same arguments instead of unpickling 
 from __future__ import annotations
 
 import importlib
+import inspect
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +42,10 @@ class Packing:
     def construction(self, module: Module, where: str) -> dict[str, Any]:
         args, kwargs = module.constructor_arguments()
         self.objects.append(type(module))
+        names = _parameter_names(type(module))
         return {"$module": reference(type(module)),
-                "args": [self.encode(value, f"{where} argument {index}") for index, value in enumerate(args)],
+                "args": [self.encode(value, f"{where} argument {names[index] if index < len(names) else index!r}")
+                         for index, value in enumerate(args)],
                 "kwargs": {name: self.encode(value, f"{where} argument {name!r}") for name, value in kwargs.items()}}
 
     def encode(self, value: Any, where: str) -> Any:
@@ -65,6 +68,14 @@ class Packing:
             return {"$object": reference(value)}
         raise ArgumentError(f"{where} is a {type(value).__name__}, which a served model cannot rebuild: pass JSON "
                             "values, modules, vector stores, LMs, classes or functions to the constructor")
+
+
+def _parameter_names(cls: type) -> list[str]:
+    """The constructor's parameter names, to say which argument a problem is in."""
+    try:
+        return list(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 def _content(store: VectorStore) -> tuple[str, str]:

@@ -184,9 +184,11 @@ class _MainCapture:
             return None, [generated]
         if _is_literal(value):
             return None, [f"{name} = {value!r}"]
-        where = "defined by a statement that cannot be replayed" if statement is not None else "made at run time"
-        raise CaptureError(f"the program's code reads the global {name!r} (a {type(value).__name__}) {where} in "
-                           f"__main__: pass it to the program's constructor instead, so that it is packaged")
+        if isinstance(value, type | types.FunctionType):
+            raise CaptureError(f"the source of {name!r} cannot be found in __main__: declare it in a file")
+        raise CaptureError(f"the program's code reads the global {name!r} (a {type(value).__name__}), which "
+                           "__main__ makes at run time: pass it to the program's constructor instead, so that it "
+                           "is packaged")
 
     def _note_module(self, value: Any) -> None:
         module = value if isinstance(value, types.ModuleType) else sys.modules.get(getattr(value, "__module__", ""))

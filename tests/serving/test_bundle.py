@@ -1,0 +1,150 @@
+"""A program's construction and code as the served model rebuilds them, without an LM: arguments as JSON,
+a program calling a program, a captured `__main__`, and the refusals that name what cannot travel."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pipelines import LM, Module, Predict, Prediction
+from pipelines.programs import Classify
+from serving.arguments import ArgumentError, Packing, rebuild
+from serving.bundle import BundleError, read_bundle, write_bundle
+from serving.capture import CaptureError, reference
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+class Inner(Module):
+    def __init__(self, prefix: str, sizes: tuple[int, ...] = (1, 2)):
+        self.prefix, self.sizes = prefix, sizes
+        self.step = Predict("question -> answer")
+
+    def forward(self, question: str) -> Prediction:
+        return self.step(question=f"{self.prefix} {question}")
+
+
+class Outer(Module):
+    def __init__(self, inner: Inner, options: dict, lm: LM | None = None, kind: type = Classify):
+        self.inner, self.options, self.kind = inner, options, kind
+        self.final = Predict("question, draft -> answer")
+        self.final.lm = lm
+
+    def forward(self, question: str) -> Prediction:
+        return self.final(question=question, draft=self.inner(question=question).answer)
+
+
+def test_a_program_calling_a_program_is_rebuilt_from_its_arguments_with_its_state(tmp_path):
+    program = Outer(Inner("Q:", sizes=(3,)), {"depth": 2, "names": ["a", "b"]}, lm=LM("openai/gpt-test"))
+    program.final.demos = []
+    program.inner.step.signature = program.inner.step.signature.with_instructions("Answer in one word.")
+    packaged = write_bundle(program, LM(), tmp_path / "bundle")
+    rebuilt, _, bundle = read_bundle(packaged.artifacts, root=tmp_path)
+    assert rebuilt.fingerprint() == program.fingerprint()
+    assert (rebuilt.inner.prefix, rebuilt.inner.sizes, rebuilt.options) == ("Q:", (3,), program.options)
+    assert rebuilt.kind is Classify and rebuilt.final.lm.model == "openai/gpt-test"
+    assert bundle.construction["kwargs"] == {"lm": {"$lm": LM("openai/gpt-test").settings()}}
+    assert bundle.construction["args"][0]["$module"] == f"{__name__}:Inner"
+    assert packaged.code.captured_source is None
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({1, 2}, "Outer argument 'options' is a set, which a served model cannot rebuild"),
+    ({"$store": "x"}, "dictionary keys must be text, and not one of"),
+    (open, "Outer argument 'options' is a builtin_function_or_method"),
+])
+def test_an_argument_that_cannot_be_json_is_refused_with_its_place(tmp_path, value, message):
+    with pytest.raises(BundleError, match=message):
+        write_bundle(Outer(Inner("Q:"), value), LM(), tmp_path)
+
+
+def test_encoded_values_round_trip():
+    packing = Packing()
+    values = [None, True, 3, 2.5, "text", [1, (2, 3)], {"nested": {"x": [None]}}, Classify]
+    assert rebuild(packing.encode(values, "values"), {}) == values
+
+
+def test_a_class_inside_a_function_cannot_be_referenced():
+    class Local(Module):
+        pass
+
+    with pytest.raises(CaptureError, match="defined inside a function"):
+        reference(Local)
+    with pytest.raises(ArgumentError, match="has no 'Missing'"):
+        rebuild({"$object": "pipelines.programs:Missing"}, {})
+
+
+def test_a_version_1_bundle_still_loads(tmp_path):
+    shutil.copy(FIXTURES / "served_program_v1.json", tmp_path / "program.json")
+    program, lm, bundle = read_bundle({"program": str(tmp_path / "program.json")}, root=tmp_path)
+    assert isinstance(program, Classify) and lm.model == LM().model and bundle.retrievers == {}
+
+
+def _capture(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "script.py"
+    path.write_text(textwrap.dedent(script) + textwrap.dedent("""
+        if __name__ == "__main__":
+            from serving.capture import collect_code
+            print("CAPTURED" + collect_code([Router]).captured_source)
+    """))
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_a_main_class_is_captured_with_what_it_uses_and_nothing_else(tmp_path):
+    finished = _capture(tmp_path, """
+        import json as serializer
+        from typing import Literal
+
+        from pipelines import Module, Predict, Signature, InputField, OutputField
+
+        LIMIT = 3
+        Team = Literal["a", "b"]
+        UNUSED = object()
+        print("this line runs only in the script")
+
+        def clip(text):
+            return text[:LIMIT]
+
+        class Route(Signature):
+            \"\"\"Route it.\"\"\"
+            ticket: str = InputField()
+            team: Team = OutputField()
+
+        class Router(Module):
+            def __init__(self):
+                self.route = Predict(Route)
+
+            def forward(self, ticket):
+                return {"team": self.route(ticket=clip(ticket)).team, "raw": serializer.dumps(ticket)}
+
+        router = Router()
+    """)
+    assert finished.returncode == 0, finished.stderr
+    source = finished.stdout.split("CAPTURED", 1)[1]
+    for expected in ("import json as serializer", "LIMIT = 3", "Team = Literal", "def clip", "class Route",
+                     "class Router"):
+        assert expected in source
+    for unexpected in ("UNUSED", "print(", "router = Router()"):
+        assert unexpected not in source
+    namespace: dict = {}
+    exec(compile(source, "captured", "exec"), namespace)
+    assert [name for name, _ in namespace["Router"]().named_predictors()] == ["route"]
+
+
+def test_a_global_made_at_run_time_is_refused_by_name(tmp_path):
+    finished = _capture(tmp_path, """
+        from pipelines import Module
+
+        settings = {"k": 3, "opened": open(__file__)}
+
+        class Router(Module):
+            def forward(self, ticket):
+                return {"team": settings["k"]}
+    """)
+    assert finished.returncode == 1
+    assert ("CaptureError: the program's code reads the global 'settings' (a dict), which __main__ makes at run "
+            "time: pass it to the program's constructor instead") in finished.stderr
