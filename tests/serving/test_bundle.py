@@ -1,7 +1,6 @@
 """A program's construction and code as the served model rebuilds them, without an LM: arguments as JSON,
 a program calling a program, a captured `__main__`, and the refusals that name what cannot travel."""
 
-import json
 import shutil
 import subprocess
 import sys
