@@ -20,6 +20,7 @@ PROBE = """
 import json, sys
 import mlflow, pandas
 model = mlflow.pyfunc.load_model(sys.argv[1])
+print("loaded", flush=True)
 if sys.argv[3] == "ask":
     answer = model.predict(pandas.DataFrame([json.loads(sys.argv[2])]))
     print(json.dumps(answer.iloc[0].to_dict(), default=str))
@@ -33,7 +34,8 @@ class LoadCheckFailed(ValueError):
 @dataclass(frozen=True)
 class LoadCheck:
     answered: bool
-    """False when the model's LM answers only inside the publishing process (a scripted LM): loaded, not asked."""
+    """False when the model was only loaded: its LM answers only inside the publishing process (a scripted LM),
+    or the publisher chose not to ask it (a provider that this machine cannot reach)."""
     seconds: float
     answer: dict[str, object]
 
@@ -56,7 +58,9 @@ def check_model(model_uri: str, *, tracking_uri: str, example: dict[str, str], a
             raise LoadCheckFailed(f"{model_uri} did not load and answer within {CHECK_SECONDS} s in a fresh "
                                   "process") from error
     if finished.returncode != 0:
-        raise LoadCheckFailed(f"{model_uri} does not load in a fresh process, so it was not registered: "
+        failed = "loads but does not answer its input example" if "loaded" in finished.stdout.split() \
+            else "does not load"
+        raise LoadCheckFailed(f"{model_uri} {failed} in a fresh process, so it was not registered: "
                               f"{_reason(finished.stderr)}")
     answer = json.loads(finished.stdout.strip().splitlines()[-1]) if ask else {}
     return LoadCheck(ask, time.perf_counter() - started, answer)

@@ -16,11 +16,12 @@ from serving.tracking import mlflow_module
 
 
 def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None = None,
-            run_id: str | None = None, example: dict[str, str] | None = None) -> VersionInfo:
+            run_id: str | None = None, example: dict[str, str] | None = None, ask: bool = True) -> VersionInfo:
     """Log `program` into run `run_id` (by default a new run), check that the logged model loads and answers
     `example` in a fresh process, and only then register it as a version of `name`, tagged with `scores`
     (dataset, metric, score, optimizer), its fingerprint and its load check. A model that fails the check
-    raises `LoadCheckFailed` and is not registered."""
+    raises `LoadCheckFailed` and is not registered. `ask=False` only loads it (for a provider this machine
+    cannot reach); an LM that answers only in this process (a scripted one) is never asked."""
     mlflow = mlflow_module()
     scores = scores or {}
     row = example_row(program, example)
@@ -28,7 +29,7 @@ def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None
         info = log_program_model(program, lm=lm, example=row)
         mlflow.set_tag("sigflow.model_uri", info.model_uri)
         check = check_model(info.model_uri, tracking_uri=mlflow.get_tracking_uri(), example=row,
-                            ask=not in_process_only(lm.model))
+                            ask=ask and not in_process_only(lm.model))
         mlflow.set_tags({f"sigflow.{key}": value for key, value in check.tags().items()})
     return register(info.model_uri, name, {**scores, "fingerprint": program.fingerprint(), "run_id": active_id,
                                            **check.tags()})

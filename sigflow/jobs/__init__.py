@@ -12,12 +12,15 @@ from sigflow.jobs.optimize import (
     optimize_program,
 )
 from sigflow.jobs.publish import publish_optimized
+from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 
 __all__ = [
     "OPTIMIZERS",
+    "DataFiles",
     "EvaluationReport",
     "OptimizationReport",
     "OptimizeRequest",
+    "Task",
     "build_index",
     "estimate_optimization",
     "evaluate_program",
@@ -25,4 +28,5 @@ __all__ = [
     "predict_text",
     "publish_optimized",
     "rescore_run",
+    "resolve_task",
 ]

@@ -7,10 +7,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipelines import LM, Module, Predict, Prediction
+from pipelines import LM, Module, Predict, Prediction, Retrieve
 from pipelines.programs import Classify
+from pipelines.retrieval import Passage, VectorStore
 from serving.arguments import ArgumentError, Packing, rebuild
 from serving.bundle import BundleError, read_bundle, write_bundle
 from serving.capture import CaptureError, reference
@@ -75,6 +77,26 @@ def test_a_class_inside_a_function_cannot_be_referenced():
         reference(Local)
     with pytest.raises(ArgumentError, match="has no 'Missing'"):
         rebuild({"$object": "pipelines.programs:Missing"}, {})
+
+
+class TwoLookups(Module):
+    def __init__(self, store, other):
+        self.first, self.second, self.third = Retrieve(store, k=1), Retrieve(store, k=2), Retrieve(other, k=1)
+
+    def forward(self, question: str) -> Prediction:
+        return Prediction(ids=[self.first(question).passage_ids, self.second(question).passage_ids])
+
+
+def test_each_store_is_packaged_once_however_many_retrieve_steps_search_it(tmp_path):
+    passages = [Passage(id=str(number), title="t", text=f"passage {number}") for number in range(4)]
+    vectors = np.eye(4, 8, dtype="float32")
+    store, other = VectorStore.from_vectors(passages, vectors), VectorStore.from_vectors(passages[:2], vectors[:2])
+    packaged = write_bundle(TwoLookups(store, other), LM(), tmp_path / "bundle")
+    assert sorted(name for name in packaged.artifacts if name != "program") == ["store-0", "store-1"]
+    rebuilt, _, bundle = read_bundle(packaged.artifacts, root=tmp_path)
+    assert bundle.retrievers == {"first": {"store": "store-0", "k": 1}, "second": {"store": "store-0", "k": 2},
+                                 "third": {"store": "store-1", "k": 1}}
+    assert rebuilt.first.store is rebuilt.second.store and len(rebuilt.third.store) == 2
 
 
 def test_a_version_1_bundle_still_loads(tmp_path):

@@ -13,6 +13,7 @@ from pipelines.programs import RAG, Classify
 from pipelines.programs.classify import AnswerType
 from pipelines.retrieval.store import VectorStore
 from serving.endpoint import free_port, running_server
+from serving.load_check import LoadCheckFailed
 from serving.publish import publish
 from serving.registry import promote
 from serving.requests import MAX_TEXT_CHARS
@@ -22,8 +23,8 @@ LABELS = set(AnswerType.__args__)
 QUESTIONS = ["Who wrote Hamlet?", "Where is the Eiffel Tower?"]
 
 
-def _champion(program, name: str, lm: LM) -> str:
-    version = publish(program, lm=lm, name=name,
+def _champion(program, name: str, lm: LM, ask: bool = True) -> str:
+    version = publish(program, lm=lm, name=name, ask=ask,
                       scores={"dataset": "test", "metric": "accuracy", "score": 0.5, "optimizer": "none"})
     promote(name, version.version)
     return f"models:/{name}@champion"
@@ -95,7 +96,10 @@ def _span_types_of_logged_traces(wanted: set[str], wait_seconds: float = 60) -> 
 def test_a_failing_lm_is_a_server_error_with_the_providers_message(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     closed = f"http://127.0.0.1:{free_port()}/v1"
-    uri = _champion(Classify(), "unreachable", LM("openai/gpt-4o-mini", api_base=closed, num_retries=0))
+    lm = LM("openai/gpt-4o-mini", api_base=closed, num_retries=0)
+    with pytest.raises(LoadCheckFailed, match="loads but does not answer its input example .* Connection error"):
+        _champion(Classify(), "unreachable", lm)
+    uri = _champion(Classify(), "unreachable", lm, ask=False)  # registered for this test: loaded, never asked
     with running_server(uri) as server:
         failed = _post(server, {"dataframe_records": [{"question": "Who?"}]})
         assert failed.status_code >= 500 and "the LM failed" in failed.json()["message"]
