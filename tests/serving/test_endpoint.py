@@ -97,7 +97,7 @@ def test_a_failing_lm_is_a_server_error_with_the_providers_message(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     closed = f"http://127.0.0.1:{free_port()}/v1"
     lm = LM("openai/gpt-4o-mini", api_base=closed, num_retries=0)
-    with pytest.raises(LoadCheckFailed, match="loads but does not answer its input example .* Connection error"):
+    with pytest.raises(LoadCheckFailed, match=r"loads but does not answer its input example .* Connection error"):
         _champion(Classify(), "unreachable", lm)
     uri = _champion(Classify(), "unreachable", lm, ask=False)  # registered for this test: loaded, never asked
     with running_server(uri) as server:
