@@ -14,7 +14,7 @@ from typing import Any
 from pipelines.lm.client import LM
 from pipelines.modules import Module
 from pipelines.retrieval.store import VectorStore
-from serving.capture import reference
+from serving.capture import CAPTURED_PREFIX, reference
 
 TAGS = ("$module", "$object", "$store", "$lm", "$tuple")
 
@@ -28,6 +28,8 @@ class Packing:
     """What encoding found: the classes and functions the construction names (their code must travel) and
     the vector stores (each packaged once, by content)."""
 
+    captured_module: str = CAPTURED_PREFIX
+    """The module that `__main__` classes and functions are referenced in."""
     objects: list[Any] = field(default_factory=list)
     stores: dict[str, VectorStore] = field(default_factory=dict)
 
@@ -43,13 +45,13 @@ class Packing:
         args, kwargs = module.constructor_arguments()
         self.objects.append(type(module))
         names = _parameter_names(type(module))
-        return {"$module": reference(type(module)),
+        return {"$module": reference(type(module), self.captured_module),
                 "args": [self.encode(value, f"{where} argument {names[index] if index < len(names) else index!r}")
                          for index, value in enumerate(args)],
                 "kwargs": {name: self.encode(value, f"{where} argument {name!r}") for name, value in kwargs.items()}}
 
     def encode(self, value: Any, where: str) -> Any:
-        if value is None or isinstance(value, bool | int | float | str):
+        if value is None or type(value) in (bool, int, float, str):  # exactly: an Enum member would lose its type
             return value
         if isinstance(value, list):
             return [self.encode(item, f"{where}[{index}]") for index, item in enumerate(value)]
@@ -65,7 +67,7 @@ class Packing:
             return {"$lm": value.settings()}
         if isinstance(value, type | types.FunctionType):
             self.objects.append(value)
-            return {"$object": reference(value)}
+            return {"$object": reference(value, self.captured_module)}
         raise ArgumentError(f"{where} is a {type(value).__name__}, which a served model cannot rebuild: pass JSON "
                             "values, modules, vector stores, LMs, classes or functions to the constructor")
 
@@ -73,7 +75,7 @@ class Packing:
 def _parameter_names(cls: type) -> list[str]:
     """The constructor's parameter names, to say which argument a problem is in."""
     try:
-        return list(inspect.signature(cls).parameters)
+        return list(inspect.signature(cls.__init__).parameters)[1:]
     except (TypeError, ValueError):
         return []
 

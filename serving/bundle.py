@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from pipelines.retrieval.store import VectorStore
 from pipelines.state import StateError, apply_state, program_state
 from pipelines.versioned import FileFormat
 from serving.arguments import ArgumentError, Packing, rebuild
-from serving.capture import CAPTURED_MODULE, CaptureError, ProgramCode, collect_code
+from serving.capture import CAPTURED_PREFIX, CaptureError, ProgramCode, collect_code
 
 BUNDLE = FileFormat("sigflow.served_program", 2, "a sigflow served program")
 PROGRAM_FILE = "program.json"
@@ -74,11 +74,13 @@ def _forward_parameters(program: Module) -> list[inspect.Parameter]:
 
 def write_bundle(program: Module, lm: LM, directory: Path) -> Packaged:
     """Write the bundle and any captured source under `directory`."""
-    packing = Packing()
     try:
+        found = Packing()  # the first pass finds the code to capture, whose content names its module
+        found.construction(program, type(program).__name__)
+        code = collect_code(found.objects)
+        packing = Packing(code.captured_module or CAPTURED_PREFIX)
         construction = packing.construction(program, type(program).__name__)
         retrievers = _retrievers(program, packing)
-        code = collect_code(packing.objects)
     except (ArgumentError, CaptureError) as error:
         raise BundleError(f"{type(program).__name__} cannot be packaged: {error}") from error
     bundle = Bundle(construction, program_state(program), lm.settings(), input_fields(program), retrievers)
@@ -88,10 +90,10 @@ def write_bundle(program: Module, lm: LM, directory: Path) -> Packaged:
     for name, store in packing.stores.items():
         artifacts[name] = str(store.save(directory / name))
     if code.captured_source is not None:
-        captured = directory / "code" / f"{CAPTURED_MODULE}.py"
+        captured = directory / "code" / f"{code.captured_module}.py"
         captured.parent.mkdir(exist_ok=True)
         captured.write_text(code.captured_source, encoding="utf-8")
-        code = ProgramCode([*code.code_paths, captured], code.captured_source)
+        code = replace(code, code_paths=[*code.code_paths, captured])
     return Packaged(artifacts, code)
 
 
@@ -99,7 +101,7 @@ def _retrievers(program: Module, packing: Packing) -> dict[str, dict[str, Any]]:
     retrievers = program.named_modules(Retrieve)
     missing = [name for name, retrieve in retrievers if retrieve.store is None]
     if missing:
-        raise ArgumentError(f"Retrieve module(s) {missing} have no vector store to package")
+        raise BundleError(f"Retrieve module(s) {missing} have no vector store to package")
     return {name: {"store": packing.store_name(retrieve.store), "k": retrieve.k} for name, retrieve in retrievers}
 
 

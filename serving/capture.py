@@ -1,29 +1,28 @@
-"""The code a served program needs besides sigflow itself. The user's own modules (any file outside the
-installed packages) travel as MLflow code paths, with the user modules they import; classes and functions
-declared in a script's `__main__` or in notebook cells are captured as source, with the imports, constants and
-definitions they use, into one generated module. Source, never a pickle: the model rebuilds the program by
-running code anyone can read."""
+"""The code a served program needs besides sigflow itself. The user's own modules travel as MLflow code
+paths (`serving.user_code`); classes and functions declared in a script's `__main__` or in notebook cells are
+captured as source, with the imports, constants and definitions they use, into one generated module named
+after its content. Source, never a pickle: the model rebuilds the program by running code anyone can read."""
 
 from __future__ import annotations
 
 import ast
-import builtins
+import hashlib
 import importlib
-import importlib.util
-import site
+import logging
+import re
 import symtable
 import sys
-import sysconfig
+import textwrap
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CAPTURED_MODULE = "sigflow_captured"
-"""The generated module that holds what was captured from `__main__`; references to it load from the model."""
-SIGFLOW_PACKAGES = tuple(Path(__file__).resolve().parents[1] / name for name in ("pipelines", "serving", "sigflow"))
+from serving.user_code import CodeWalk, CodeWalkError, statement_modules
+
+CAPTURED_PREFIX = "sigflow_captured"
 
 
 class CaptureError(ValueError):
@@ -34,90 +33,43 @@ class CaptureError(ValueError):
 class ProgramCode:
     code_paths: list[Path]
     """The user's module files and package directories, each copied into the model."""
-    captured_source: str | None
-    """The source of `CAPTURED_MODULE`, when something was declared in `__main__`."""
+    requirements: list[str]
+    """Pinned installed distributions the user's code imports."""
+    captured_source: str | None = None
+    """The source of the module captured from `__main__`, if anything was declared there."""
+    captured_module: str | None = None
 
 
-def reference(value: Any) -> str:
+def reference(value: Any, captured_module: str = CAPTURED_PREFIX) -> str:
     """`module:QualName`, as the served model imports `value`; `__main__` names point into the captured module."""
     qualname = getattr(value, "__qualname__", None)
     if not qualname or "<locals>" in qualname or "<lambda>" in qualname:
         raise CaptureError(f"{value!r} is defined inside a function: declare it at the top level of a module, "
                            "script or notebook cell so the served model can rebuild it")
-    module = CAPTURED_MODULE if value.__module__ == "__main__" else value.__module__
+    module = captured_module if value.__module__ == "__main__" else value.__module__
     return f"{module}:{qualname}"
 
 
 def collect_code(values: Iterable[Any]) -> ProgramCode:
-    """The code paths and captured source that make every one of `values` (classes, functions) importable by
-    `reference` in a fresh process that has only the installed packages."""
+    """The code paths, requirements and captured source that make every one of `values` (classes,
+    functions) importable by `reference` in a fresh process that has only the installed packages."""
     values = list(values)
-    roots: set[Path] = set()
-    for value in values:
-        if value.__module__ != "__main__":
-            roots |= user_code_roots(sys.modules[value.__module__])
-    captured = None
-    main = [value for value in values if value.__module__ == "__main__"]
-    if main:
-        capture = _MainCapture(sys.modules["__main__"])
-        captured = capture.source_for(main)
-        for module in capture.imported_modules:
-            roots |= user_code_roots(module)
-    return ProgramCode(sorted(roots), captured)
-
-
-def user_code_roots(module: types.ModuleType, seen: set[Path] | None = None) -> set[Path]:
-    """The file or top-level package directory of `module` if it is the user's code, and those of the user
-    modules it imports, transitively; nothing for the standard library, installed packages and sigflow."""
-    seen = set() if seen is None else seen
-    root = _code_root(module)
-    if root is None or root in seen:
-        return set()
-    seen.add(root)
-    top = module.__name__.partition(".")[0]
-    roots = {root}
-    for loaded in [found for name, found in list(sys.modules.items()) if name == top or name.startswith(top + ".")]:
-        for imported in _imports_of(loaded):
-            roots |= user_code_roots(imported, seen)
-    return roots
-
-
-def _installed_locations() -> tuple[Path, ...]:
-    paths = sysconfig.get_paths()
-    found = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
-    found |= set(site.getsitepackages()) | {site.getusersitepackages()}
-    return tuple(Path(path).resolve() for path in found)
-
-
-def _code_root(module: types.ModuleType) -> Path | None:
-    file = getattr(module, "__file__", None)
-    if not file or module.__name__ == "__main__":
-        return None
-    path = Path(file).resolve()
-    if any(path.is_relative_to(location) for location in (*_installed_locations(), *SIGFLOW_PACKAGES)):
-        return None
-    top = sys.modules.get(module.__name__.partition(".")[0], module)
-    if hasattr(top, "__path__"):
-        return Path(top.__file__).resolve().parent if getattr(top, "__file__", None) else Path(next(iter(top.__path__)))
-    return Path(top.__file__).resolve()
-
-
-def _imports_of(module: types.ModuleType) -> list[types.ModuleType]:
-    """The loaded modules that `module`'s source imports (by its import statements)."""
-    file = getattr(module, "__file__", None)
+    walk = CodeWalk()
     try:
-        tree = ast.parse(Path(file).read_text(encoding="utf-8")) if file and file.endswith(".py") else None
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        tree = None
-    names: list[str] = []
-    for node in ast.walk(tree) if tree else ():
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__ or "") \
-                if node.level else (node.module or "")
-            names += [base, *(f"{base}.{alias.name}" for alias in node.names)]
-    return [sys.modules[name] for name in names if name in sys.modules]
+        for value in values:
+            if value.__module__ != "__main__" and value.__module__ in sys.modules:
+                walk.visit(sys.modules[value.__module__])
+        main = [value for value in values if value.__module__ == "__main__"]
+        if not main:
+            return ProgramCode(sorted(walk.roots), walk.requirements())
+        capture = _MainCapture(sys.modules["__main__"])
+        source = capture.source_for(main)
+        for module in capture.imported_modules:
+            walk.visit(module)
+    except CodeWalkError as error:
+        raise CaptureError(str(error)) from error
+    name = f"{CAPTURED_PREFIX}_{hashlib.sha256(source.encode()).hexdigest()[:12]}"
+    return ProgramCode(sorted(walk.roots), walk.requirements(), source, name)
 
 
 @dataclass(frozen=True)
@@ -128,8 +80,8 @@ class _Statement:
 
 
 class _MainCapture:
-    """The top-level statements of a script or of a notebook's executed cells, and the closure of those a
-    set of `__main__` classes and functions needs."""
+    """The statements of a script or of a notebook's executed cells, and the closure of those a set of
+    `__main__` classes and functions needs."""
 
     def __init__(self, main: types.ModuleType):
         self.namespace = vars(main)
@@ -147,16 +99,16 @@ class _MainCapture:
             if name in seen:
                 continue
             seen.add(name)
-            statement, extra = self._resolve(name)
+            statement, line = self._resolve(name)
             if statement is not None and statement.order not in chosen:
                 chosen[statement.order] = statement
                 if not isinstance(statement.node, ast.Import | ast.ImportFrom):
                     pending += _free_globals(statement.text)
-            generated += extra
+            generated += [line] if line else []
         future = ["from __future__ import annotations"] if self._uses_future_annotations() else []
         body = [statement.text for _, statement in sorted(chosen.items())]
         header = '"""Captured by sigflow from the program\'s `__main__` (a script or notebook cells)."""'
-        return "\n\n".join([header, *future, *sorted(set(generated)), *body]) + "\n"
+        return "\n\n\n".join(["\n\n".join([header, *future, *sorted(set(generated))]), *body]) + "\n"
 
     def _root_name(self, value: Any) -> str:
         name = value.__qualname__.partition(".")[0]
@@ -165,35 +117,31 @@ class _MainCapture:
                                "program again from the current definition")
         return name
 
-    def _resolve(self, name: str) -> tuple[_Statement | None, list[str]]:
-        """The statement that defines `name`, or the lines that recreate it, or a CaptureError."""
-        if name not in self.namespace:
-            if hasattr(builtins, name):
-                return None, []
-            raise CaptureError(f"the program's code uses {name!r}, which __main__ does not define")
+    def _resolve(self, name: str) -> tuple[_Statement | None, str | None]:
+        """The statement that defines `name`, or the line that recreates it; nothing for a name __main__ does
+        not hold (a builtin, a module attribute, a name only an annotation uses); else a CaptureError."""
+        if name not in self.namespace or (name.startswith("__") and name.endswith("__")):
+            return None, None
         value = self.namespace[name]
         statement = self.binding.get(name)
         if statement is not None and isinstance(statement.node, ast.Import | ast.ImportFrom):
-            self._note_module(value)
-            return statement, []
-        if statement is not None and (_is_definition(statement.node) or _is_declaration(value)):
-            return statement, []
-        generated = _import_line(name, value)
-        if generated is not None:
-            self._note_module(value)
-            return None, [generated]
+            self.imported_modules += statement_modules(statement.node)
+            return statement, None
         if _is_literal(value):
-            return None, [f"{name} = {value!r}"]
+            return None, f"{name} = {value!r}"  # the value, not the statement that computed it
+        if statement is not None and (_is_definition(statement.node) or _is_declaration(value)):
+            return statement, None
+        line = _import_line(name, value)
+        if line is not None:
+            module = value if isinstance(value, types.ModuleType) else sys.modules.get(value.__module__)
+            self.imported_modules += [module] if module else []
+            return None, line
         if isinstance(value, type | types.FunctionType):
-            raise CaptureError(f"the source of {name!r} cannot be found in __main__: declare it in a file")
+            raise CaptureError(f"the source of {name!r} cannot be found in __main__: declare it at the top level "
+                               "of the script or cell, or in a file")
         raise CaptureError(f"the program's code reads the global {name!r} (a {type(value).__name__}), which "
-                           "__main__ makes at run time: pass it to the program's constructor instead, so that it "
-                           "is packaged")
-
-    def _note_module(self, value: Any) -> None:
-        module = value if isinstance(value, types.ModuleType) else sys.modules.get(getattr(value, "__module__", ""))
-        if module is not None:
-            self.imported_modules.append(module)
+                           "__main__ makes at run time: pass it to the program's constructor instead (JSON values, "
+                           "modules, vector stores, LMs, classes and functions travel that way)")
 
     def _uses_future_annotations(self) -> bool:
         return any(isinstance(s.node, ast.ImportFrom) and s.node.module == "__future__" and
@@ -201,19 +149,30 @@ class _MainCapture:
 
 
 def _main_statements(main: types.ModuleType) -> list[_Statement]:
-    """Every top-level statement of the notebook's executed cells (in order) or of the script's file."""
-    sources = _notebook_cells() or _script_source(main)
+    """Every statement of the notebook's executed cells (in order) or of the script's file, at the top level
+    or inside a top-level `if`, `try` or `with` block (a script's `if __name__ == "__main__":` included)."""
     statements: list[_Statement] = []
-    for source in sources:
+    for source in _notebook_cells() or _script_source(main):
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue  # a cell of IPython syntax the shell did not turn into Python
         lines = source.splitlines()
-        for node in tree.body:
+        for node in _statements_in(tree.body):
             start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-            statements.append(_Statement(len(statements), node, "\n".join(lines[start - 1:node.end_lineno])))
+            text = textwrap.dedent("\n".join(lines[start - 1:node.end_lineno]))
+            statements.append(_Statement(len(statements), node, text))
     return statements
+
+
+def _statements_in(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for node in body:
+        if isinstance(node, ast.If | ast.With | ast.Try):
+            handlers = [handler.body for handler in getattr(node, "handlers", ())]
+            for block in (node.body, getattr(node, "orelse", []), *handlers, getattr(node, "finalbody", [])):
+                yield from _statements_in(block)
+        else:
+            yield node
 
 
 def _notebook_cells() -> list[str]:
@@ -258,9 +217,10 @@ def _is_definition(node: ast.stmt) -> bool:
 
 
 def _is_declaration(value: Any) -> bool:
-    """A value its defining statement recreates without side effects: a class, a function, a type, a literal."""
-    return (isinstance(value, type | types.FunctionType) or typing.get_origin(value) is not None
-            or type(value).__module__ == "typing" or _is_literal(value))
+    """A value its defining statement recreates without effects outside it: a class, a function, a type, a
+    logger, a compiled pattern."""
+    return (isinstance(value, type | types.FunctionType | logging.Logger | re.Pattern)
+            or typing.get_origin(value) is not None or type(value).__module__ == "typing")
 
 
 def _is_literal(value: Any) -> bool:
@@ -283,3 +243,4 @@ def _import_line(name: str, value: Any) -> str | None:
     except (ImportError, AttributeError):
         return None
     return f"from {module} import {qualname}" + ("" if qualname == name else f" as {name}")
+

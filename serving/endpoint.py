@@ -4,6 +4,7 @@ worker (more add latency to keep-alive requests), a timeout fit for LM calls, th
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.tracking import mlflow_module
+from serving.tracking import mlflow_module, portable_uri
 
 REQUEST_TIMEOUT_SECONDS = 600
 STARTUP_SECONDS = 180
@@ -31,6 +32,8 @@ class Server:
     url: str
     process: subprocess.Popen
     log_path: Path
+    workdir: Path
+    """The empty working directory the server runs in, removed when it stops."""
 
     @property
     def invocations(self) -> str:
@@ -44,6 +47,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def serve_command(model_uri: str, host: str, port: int) -> list[str]:
@@ -68,9 +72,10 @@ def serve_environment(tracking_uri: str) -> dict[str, str]:
 
 
 def isolated_environment(tracking_uri: str) -> dict[str, str]:
-    """`serve_environment` without `PYTHONPATH` and the other `PYTHON*` settings: a process that knows only
-    the installed packages and the model, as a model server elsewhere would."""
-    return {key: value for key, value in serve_environment(tracking_uri).items() if not key.startswith("PYTHON")}
+    """`serve_environment` without `PYTHONPATH` and the other `PYTHON*` settings, and with the tracking URI
+    made absolute: a process in another directory that knows only the installed packages and the model."""
+    environment = serve_environment(portable_uri(tracking_uri))
+    return {key: value for key, value in environment.items() if not key.startswith("PYTHON")}
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -92,7 +97,7 @@ def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str =
     with log_path.open("wb") as log:
         process = subprocess.Popen(serve_command(model_uri, host, port), stdout=log, stderr=subprocess.STDOUT,
                                    env=isolated_environment(tracking_uri), cwd=workdir)
-    server = Server(f"http://{host}:{port}", process, log_path)
+    server = Server(f"http://{host}:{port}", process, log_path, workdir)
     try:
         _wait_healthy(server)
     except BaseException:

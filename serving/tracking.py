@@ -54,6 +54,18 @@ class TrackingStore:
         _experiment(self.artifact_root)
 
 
+def portable_uri(uri: str) -> str:
+    """`uri` with a relative SQLite or file path made absolute, so that a process started in another
+    directory (a model server, the load check) opens the same store."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and ":memory:" not in uri:
+        return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
+    if uri.startswith("file:") and not uri.startswith("file:///"):
+        return Path(uri.removeprefix("file:")).resolve().as_uri()
+    if "://" not in uri and not uri.startswith(("databricks", "file:")):
+        return str(Path(uri).resolve())
+    return uri
+
+
 @contextmanager
 def run(name: str, params: Mapping[str, Any], *, nested: bool = False, tags: Mapping[str, str] | None = None,
         resume_id: str | None = None) -> Iterator[str]:

@@ -28,6 +28,8 @@ class Module:
     made by it and by the modules it calls, without code of its own."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            raise TypeError(f"{cls.__name__}() takes no arguments")  # what object() says, kept for subclasses
         module = super().__new__(cls)
         module.__dict__[CONSTRUCTED_WITH] = (args, kwargs)  # before __init__, so no subclass has to call super()
         return module

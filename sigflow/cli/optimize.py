@@ -46,7 +46,8 @@ from sigflow.jobs.tasks import DataFiles
 @threads_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--register", "register_as", default=None, metavar="NAME",
-              help="Log the optimized program as a model and register it as a new version of NAME.")
+              help="Log the optimized program as a model and, once it has answered in a fresh process, "
+                   "register it as a new version of NAME.")
 @lm_option
 @json_option
 def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_calls, budget_tokens, objectives,

@@ -4,7 +4,6 @@ before any LM call, each problem one line that names the file, the row or the co
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pandas as pd
 from pipelines.primitives import Example
 
 READERS = {
-    ".jsonl": lambda path: pd.read_json(path, lines=True, dtype=False),
+    ".jsonl": lambda path: pd.read_json(path, lines=True, dtype=False, convert_dates=False),
     ".csv": lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
     ".parquet": pd.read_parquet,
 }
@@ -60,6 +59,7 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def _is_empty(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    return isinstance(value, str) and not value.strip()
+    """None, NaN, pandas' NA or NaT, or blank text; a list or mapping is a value, however short."""
+    if isinstance(value, str):
+        return not value.strip()
+    return not isinstance(value, list | dict | tuple) and bool(pd.isna(value))

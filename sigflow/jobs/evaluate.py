@@ -82,8 +82,10 @@ def rescore_run(run_id: str, metric_name: str) -> dict[str, Any]:
     program = params.get("program", "")
     known = program_spec(program).metrics() if program in PROGRAMS else {}
     outputs = set().union(*(result.outputs for result in stored.results if result.outputs))
-    rescored = stored.rescore(metric_from_spec(metric_name, known, outputs))
-    tracking.log_metrics_to(run_id, {f"rescored_{metric_name}": rescored.score})
+    metric = metric_from_spec(metric_name, known, outputs)
+    rescored = stored.rescore(metric)
+    key = metric_name if metric_name in known else metric.name  # never a file path in a metric's key
+    tracking.log_metrics_to(run_id, {f"rescored_{key}": rescored.score})
     return {"run_id": run_id, "metric": metric_name, "score": rescored.score, "previous_metric": stored.metric,
             "previous_score": stored.score, "n": rescored.n, "lm_calls": 0}
 

@@ -26,7 +26,7 @@ def metric_from_spec(spec: str, known: Mapping[str, Metric], outputs: set[str] |
             raise ValueError(f"metric {spec!r} compares the field {field!r}, which is no output of the program; "
                              f"its outputs are {', '.join(sorted(outputs))}")
         return BUILT_IN[name](field)
-    if ":" in spec and (spec.rpartition(":")[0].endswith(".py") or "." in spec.rpartition(":")[0]):
+    if ":" in spec and name not in BUILT_IN:
         function = import_object(spec, "metric")
         if not callable(function):
             raise ValueError(f"metric {spec} is a {type(function).__name__}, not a function (example, prediction)")

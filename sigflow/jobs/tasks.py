@@ -59,16 +59,15 @@ def resolve_task(target: str, *, dataset: str | None = None, data_dir: str | Pat
     if dataset is not None or data_dir is not None:
         raise ValueError("--dataset and --data-dir choose a shipped program's data; give your program "
                          "--data (or --train and --val) files")
-    cls = _user_class(target)
-    program = build_program(cls, target)
+    program = build_program(_user_class(target), target)  # built once: evaluate and optimize never change it
     outputs = {name for predictor in program.predictors() for name in predictor.signature.output_fields}
     if not metrics:
         raise ValueError(f"{target} needs --metric (e.g. accuracy:{next(iter(sorted(outputs)), 'FIELD')})")
     chosen = [metric_from_spec(spec, {}, outputs) for spec in metrics]
     inputs = input_fields(program)
     loaded = _files_dataset(files, inputs, label_fields(chosen))
-    return Task(target, loaded, {metric.name: metric for metric in chosen}, lambda: build_program(cls, target),
-                lambda: build_program(cls, target), tuple(inputs), next(iter(loaded.splits)))
+    return Task(target, loaded, {metric.name: metric for metric in chosen}, lambda: program, lambda: program,
+                tuple(inputs), next(iter(loaded.splits)))
 
 
 def runnable(target: str, *, dataset: str | None = None, data_dir: str | Path | None = None
@@ -94,7 +93,8 @@ def _shipped_task(name: str, dataset: str | None, data_dir: str | Path | None, f
     dataset_name = dataset or spec.default_dataset
     spec.check_dataset(dataset_name)
     known = spec.metrics()
-    chosen = {metric.name: metric for metric in (metric_from_spec(s, known) for s in metrics)} or known
+    outputs = {name for predictor in spec.build(None).predictors() for name in predictor.signature.output_fields}
+    chosen = {metric.name: metric for metric in (metric_from_spec(s, known, outputs) for s in metrics)} or known
     loaded = load_dataset(dataset_name, data_dir)
     if files.given():
         from_files = _files_dataset(files, [spec.input_field], label_fields(list(chosen.values())))

@@ -118,12 +118,14 @@ def _capture(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
 def test_a_main_class_is_captured_with_what_it_uses_and_nothing_else(tmp_path):
     finished = _capture(tmp_path, """
         import json as serializer
+        import logging
         from typing import Literal
 
         from pipelines import Module, Predict, Signature, InputField, OutputField
 
-        LIMIT = 3
+        LIMIT = len(open(__file__).read()) // 10**9 + 3  # a literal value: the value travels, not the file read
         Team = Literal["a", "b"]
+        log = logging.getLogger(__name__)
         UNUSED = object()
         print("this line runs only in the script")
 
@@ -140,16 +142,21 @@ def test_a_main_class_is_captured_with_what_it_uses_and_nothing_else(tmp_path):
                 self.route = Predict(Route)
 
             def forward(self, ticket):
+                log.info("routing %s", ticket)
                 return {"team": self.route(ticket=clip(ticket)).team, "raw": serializer.dumps(ticket)}
 
-        router = Router()
+        if __name__ == "__main__":
+            class Unused(Module):
+                pass
+
+            router = Router()
     """)
     assert finished.returncode == 0, finished.stderr
     source = finished.stdout.split("CAPTURED", 1)[1]
-    for expected in ("import json as serializer", "LIMIT = 3", "Team = Literal", "def clip", "class Route",
-                     "class Router"):
+    for expected in ("import json as serializer", "LIMIT = 3", "Team = Literal", "log = logging.getLogger(__name__)",
+                     "def clip", "class Route", "class Router"):
         assert expected in source
-    for unexpected in ("UNUSED", "print(", "router = Router()"):
+    for unexpected in ("UNUSED", "print(", "router = Router()", "open(", "class Unused", "__name__ ="):
         assert unexpected not in source
     namespace: dict = {}
     exec(compile(source, "captured", "exec"), namespace)

@@ -6,7 +6,7 @@ import os
 import mlflow
 
 from serving import tracking
-from serving.tracking import TrackingStore
+from serving.tracking import TrackingStore, portable_uri
 
 
 def test_the_environment_names_the_store_first(monkeypatch, tmp_path):
@@ -42,3 +42,12 @@ def test_the_local_store_keeps_artifacts_where_the_environment_says(monkeypatch,
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.setenv("SIGFLOW_ARTIFACT_ROOT", str(tmp_path / "elsewhere"))
     assert TrackingStore.resolve(tmp_path / "mlruns").artifact_root == tmp_path / "elsewhere"
+
+
+def test_a_relative_store_is_made_absolute_for_processes_started_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert portable_uri("sqlite:///mlflow.db") == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    assert portable_uri("mlruns") == str(tmp_path.resolve() / "mlruns")
+    assert portable_uri("file:./mlruns") == (tmp_path.resolve() / "mlruns").as_uri()
+    for unchanged in ("sqlite:////abs/mlflow.db", "http://127.0.0.1:5000", "postgresql://u@h/db", "databricks"):
+        assert portable_uri(unchanged) == unchanged

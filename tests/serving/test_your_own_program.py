@@ -17,11 +17,11 @@ import requests
 from pipelines import LM
 from pipelines.datasets import load_dataset
 from pipelines.retrieval import Passage, VectorStore
-from serving import capture
 from serving.endpoint import running_server
 from serving.load_check import LoadCheckFailed
 from serving.publish import publish
 from serving.registry import promote, versions
+from serving.user_code import CodeWalk
 from sigflow.jobs.targets import import_object
 
 pytestmark = pytest.mark.local_lm
@@ -52,7 +52,7 @@ def _answers(name: str, rows: list[dict]) -> list[dict]:
     return response.json()["predictions"]
 
 
-def test_a_class_declared_in_a_scripts_main_is_published_and_served(user_dir):
+def test_a_class_declared_in_a_scripts_main_is_published_with_the_user_module_it_imports_and_served(user_dir):
     published = subprocess.run([sys.executable, "router_script.py", "script-router"], cwd=user_dir,
                                capture_output=True, text=True, timeout=900)
     assert published.returncode == 0, published.stderr
@@ -89,7 +89,7 @@ def test_two_retrieve_steps_over_two_stores_are_packaged_once_each_and_served(us
 
 def test_a_model_whose_code_does_not_travel_is_not_registered_and_the_module_is_named(user_dir, monkeypatch):
     router = import_object(f"{user_dir / 'ticket_router.py'}:Router", "TARGET")(summarize=False)
-    monkeypatch.setattr(capture, "user_code_roots", lambda module, seen=None: set())  # the bug this check catches
+    monkeypatch.setattr(CodeWalk, "visit", lambda walk, module: None)  # the bug the check is there to catch
     with pytest.raises(LoadCheckFailed, match="No module named 'ticket_router'"):
         publish(router, lm=LM(), name="broken-router")
     with pytest.raises(ValueError, match="no registered model 'broken-router'"):

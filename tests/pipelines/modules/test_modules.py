@@ -99,3 +99,24 @@ def test_forward_must_return_outputs():
 
     with pytest.raises(TypeError, match=r"Broken\.forward must return a Prediction or a mapping of outputs, got str"):
         Broken()(question="why?")
+
+
+def test_a_module_keeps_its_constructor_arguments_through_deepcopy_and_walks_past_them():
+    class Holder(Module):
+        def __init__(self, inner: Module, *, label: str = "x"):
+            self.inner = inner
+
+    inner = Predict("question -> answer")
+    holder = Holder(inner, label="y")
+    copied = holder.deepcopy()
+    assert holder.constructor_arguments() == ((inner,), {"label": "y"})
+    assert copied.constructor_arguments()[0][0] is copied.inner  # the argument and the attribute stay one object
+    assert [name for name, _ in holder.named_predictors()] == ["inner"]  # not found again among the arguments
+
+
+def test_a_module_without_a_constructor_still_refuses_arguments():
+    class Bare(Module):
+        pass
+
+    with pytest.raises(TypeError, match=r"Bare\(\) takes no arguments"):
+        Bare(lm="x")
