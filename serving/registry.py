@@ -19,7 +19,8 @@ DEFAULT_ALIAS = "champion"
 
 
 class PromotionRefused(ValueError):
-    """The version scores below the alias's holder, or was scored otherwise; the message has both."""
+    """The version has no passed load check, or scores below the alias's holder, or was scored otherwise;
+    the message says which, with both scores."""
 
 
 @dataclass(frozen=True)

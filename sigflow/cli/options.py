@@ -23,7 +23,8 @@ program_argument = click.argument("program", metavar="TARGET")
 """A shipped program (classify, rag) or the user's own: path/to/file.py:Class or package.module:Class."""
 metric_option = click.option("--metric", "metrics", multiple=True, metavar="NAME:FIELD|FILE.py:FUNCTION",
                              help="accuracy, exact_match, f1 or macro_f1 on an output field, or your function "
-                                  "(example, prediction) -> score; repeat for more; the first is the score.")
+                                  "(example, prediction) -> score as FILE.py:FUNCTION or module:function; repeat "
+                                  "for more; the first is the score.")
 dataset_option = click.option("--dataset", default=None, help="trec (classify), bbc or hotpotqa (rag).")
 data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
                                help="Directory of the hotpotqa files (e.g. ../shared/data/hotpotqa).")
