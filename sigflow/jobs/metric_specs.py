@@ -27,7 +27,7 @@ def metric_from_spec(spec: str, known: Mapping[str, Metric], outputs: set[str] |
                              f"its outputs are {', '.join(sorted(outputs))}")
         return BUILT_IN[name](field)
     if ":" in spec and name not in BUILT_IN:
-        function = import_object(spec, "metric")
+        function = import_object(spec, "metric", kind="function")
         if not callable(function):
             raise ValueError(f"metric {spec} is a {type(function).__name__}, not a function (example, prediction)")
         return as_metric(function)

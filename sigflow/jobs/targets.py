@@ -12,14 +12,12 @@ from typing import Any
 
 from pipelines.modules import Module
 
-FORMS = "a shipped program name, path/to/file.py:Class or package.module:Class"
 
-
-def import_object(reference: str, what: str) -> Any:
+def import_object(reference: str, what: str, kind: str = "Class") -> Any:
     """The object `reference` names; a ValueError (one line) if the file, module or name is not there."""
     location, separator, name = reference.rpartition(":")
     if not separator or not location or not name.isidentifier():
-        raise ValueError(f"{what} {reference!r} is not {FORMS}")
+        raise ValueError(f"{what} {reference!r} is not path/to/file.py:{kind} or package.module:{kind}")
     module = _import_file(Path(location)) if location.endswith(".py") or "/" in location else _import_module(location)
     if not hasattr(module, name):
         raise ValueError(f"{location} defines no {name!r}")

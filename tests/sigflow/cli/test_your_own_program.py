@@ -95,7 +95,7 @@ def test_a_provider_that_fails_every_example_is_exit_1_with_its_message_and_no_s
 
 
 @pytest.mark.local_lm
-def test_your_program_is_evaluated_with_your_metric_and_rescored_without_lm_calls(project):
+def test_your_program_is_evaluated_with_your_metric_rescored_without_lm_calls_and_run_once(project):
     finished = sigflow("evaluate", "ticket_router.py:Router", "--data", "dev.jsonl", "--metric", "accuracy:team",
                        "--metric", "metrics.py:same_team", "--json", cwd=project)
     assert finished.returncode == 0, finished.stderr
@@ -105,6 +105,11 @@ def test_your_program_is_evaluated_with_your_metric_and_rescored_without_lm_call
     rescored = sigflow("rescore", summary["run_id"], "--metric", "exact_match:summary", "--json", cwd=project)
     assert rescored.returncode == 0, rescored.stderr
     assert json.loads(rescored.stdout.splitlines()[-1])["lm_calls"] == 0
+    predicted = sigflow("predict", "ticket_router.py:Router", "I forgot my password and cannot log in.", "--json",
+                        cwd=project)
+    assert predicted.returncode == 0, predicted.stderr
+    outputs = json.loads(predicted.stdout.splitlines()[-1])["outputs"]
+    assert outputs["team"] in {"billing", "technical", "account", "feedback"} and outputs["summary"].strip()
 
 
 @pytest.mark.local_lm
