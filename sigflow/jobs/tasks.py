@@ -94,7 +94,8 @@ def _shipped_task(name: str, dataset: str | None, data_dir: str | Path | None, f
     spec.check_dataset(dataset_name)
     known = spec.metrics()
     outputs = {name for predictor in spec.build(None).predictors() for name in predictor.signature.output_fields}
-    chosen = {metric.name: metric for metric in (metric_from_spec(s, known, outputs) for s in metrics)} or known
+    chosen = {spec if spec in known else metric.name: metric  # the program's own metrics keep their names
+              for spec, metric in ((spec, metric_from_spec(spec, known, outputs)) for spec in metrics)} or known
     loaded = load_dataset(dataset_name, data_dir)
     if files.given():
         from_files = _files_dataset(files, [spec.input_field], label_fields(list(chosen.values())))
@@ -113,8 +114,10 @@ def _files_dataset(files: DataFiles, inputs: list[str], labels: list[str]) -> Da
             raise ValueError("give --data to evaluate, or --train and --val to optimize, not both")
         examples = read_examples(files.data, inputs, labels)
         return Dataset(_named(files.data), {files.data.name: examples})
+    if files.train is None and files.val is None:
+        raise ValueError("give your examples: --data FILE to evaluate, --train FILE and --val FILE to optimize")
     if files.train is None or files.val is None:
-        raise ValueError("give --train FILE and --val FILE (or --data FILE to evaluate)")
+        raise ValueError("give --train FILE and --val FILE to optimize")
     splits = {"train": read_examples(files.train, inputs, labels), "dev": read_examples(files.val, inputs, labels)}
     return Dataset(_named(files.val), splits)
 

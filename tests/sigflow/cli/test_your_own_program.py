@@ -51,6 +51,7 @@ EVALUATE = ("evaluate", "ticket_router.py:Router", "--metric", "accuracy:team")
 
 
 @pytest.mark.parametrize(("args", "message"), [
+    (EVALUATE, "error: give your examples: --data FILE to evaluate"),
     ((*EVALUATE, "--data", "missing.jsonl"), "error: no such data file: missing.jsonl"),
     ((*EVALUATE, "--data", "garbled.jsonl"), "error: cannot read garbled.jsonl as JSONL: ValueError"),
     ((*EVALUATE, "--data", "notes.txt"), "error: notes.txt: data files are .jsonl, .csv, .parquet, not .txt"),
