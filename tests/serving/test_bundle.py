@@ -1,10 +1,12 @@
 """A program's construction and code as the served model rebuilds them, without an LM: arguments as JSON,
 a program calling a program, a captured `__main__`, and the refusals that name what cannot travel."""
 
+import importlib
 import shutil
 import subprocess
 import sys
 import textwrap
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from pipelines.retrieval import Passage, VectorStore
 from serving.arguments import ArgumentError, Packing, rebuild
 from serving.bundle import BundleError, read_bundle, write_bundle
 from serving.capture import CaptureError, reference
+from serving.user_code import CodeWalk
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -176,3 +179,23 @@ def test_a_global_made_at_run_time_is_refused_by_name(tmp_path):
     assert finished.returncode == 1
     assert ("CaptureError: the program's code reads the global 'settings' (a dict), which __main__ makes at run "
             "time: pass it to the program's constructor instead") in finished.stderr
+
+
+def test_a_users_package_travels_whole_with_the_modules_it_imports_and_its_installed_imports_are_pinned(
+        tmp_path, monkeypatch):
+    package = tmp_path / "desk"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "steps.py").write_text("import numpy\nimport helpers\nfrom . import names\n\n\nclass Step:\n    pass\n")
+    (package / "names.py").write_text("TEAM = 'billing'\n")
+    (tmp_path / "helpers.py").write_text("import json\n")
+    (tmp_path / "unrelated.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    walk = CodeWalk()
+    try:
+        walk.visit(importlib.import_module("desk.steps"))
+    finally:
+        for name in ("desk", "desk.steps", "desk.names", "helpers"):
+            sys.modules.pop(name, None)
+    assert walk.roots == {package.resolve(), (tmp_path / "helpers.py").resolve()}
+    assert walk.requirements() == [f"numpy=={metadata.version('numpy')}"]  # json is the standard library's
