@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from pipelines.adapter import ParseError
 from pipelines.evaluation.evaluate import TooManyErrors
 from pipelines.lm.errors import BudgetExceeded, LMError
 from serving.tracking import TrackingStore
@@ -47,6 +48,9 @@ def main(args: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(EXIT_USER_ERROR)
+    except ParseError as error:  # the model's answer, not the user's mistake
+        click.echo(f"the model's reply could not be read: {error}", err=True)
+        sys.exit(EXIT_LM_FAILURE)
     except (ValueError, FileNotFoundError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_USER_ERROR)

@@ -9,6 +9,9 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from pipelines import ScriptedLM
+from sigflow.cli import main
+
 SIGFLOW = str(Path(sys.executable).with_name("sigflow"))
 
 
@@ -143,3 +146,12 @@ def test_ui_shows_the_store_the_other_commands_write(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_an_unreadable_model_reply_is_exit_1_and_names_the_reply(capsys, monkeypatch):
+    for name in ("MLFLOW_LOGGING_LEVEL", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"):  # main sets them; undone after
+        monkeypatch.setenv(name, "false" if "BAR" in name else "WARNING")
+    with ScriptedLM(responder=lambda messages: "no label here") as fake, pytest.raises(SystemExit) as stopped:
+        main(["predict", "classify", "Who wrote Hamlet?", "--lm", fake.model])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.startswith("the model's reply could not be read:")

@@ -106,8 +106,8 @@ def test_your_program_is_evaluated_with_your_metric_rescored_without_lm_calls_an
     rescored = sigflow("rescore", summary["run_id"], "--metric", "exact_match:summary", "--json", cwd=project)
     assert rescored.returncode == 0, rescored.stderr
     assert json.loads(rescored.stdout.splitlines()[-1])["lm_calls"] == 0
-    predicted = sigflow("predict", "ticket_router.py:Router", "I forgot my password and cannot log in.", "--json",
-                        cwd=project)
+    predicted = sigflow("predict", "ticket_router.py:Router", "I was charged twice this month, please refund one "
+                        "charge.", "--json", cwd=project)
     assert predicted.returncode == 0, predicted.stderr
     outputs = json.loads(predicted.stdout.splitlines()[-1])["outputs"]
     assert outputs["team"] in {"billing", "technical", "account", "feedback"} and outputs["summary"].strip()
