@@ -17,7 +17,7 @@ from pipelines.primitives import Prediction
 from pipelines.programs import PROGRAMS, program_spec
 from serving import tracking
 from sigflow.jobs.metric_specs import metric_from_spec
-from sigflow.jobs.tasks import NO_FILES, DataFiles, Task, resolve_task, runnable
+from sigflow.jobs.tasks import NO_FILES, DataFiles, resolve_task, runnable
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str 
     task = resolve_task(program, dataset=dataset, data_dir=data_dir, files=files, metrics=metrics)
     split = split or task.default_split
     examples = task.dataset.split(split, limit)
-    built = _program_for(task, state, built)
+    built = _with_state(built or task.build(), state)
     with context(lm=lm):
         result = evaluate(built, examples, task.primary, num_threads=num_threads, description=f"{program} on {split}")
     values = result.scores(task.metrics)
@@ -68,11 +68,9 @@ def evaluate_program(program: str, *, dataset: str | None = None, data_dir: str 
     return EvaluationReport(program, task.dataset.name, split, result, values, run_id)
 
 
-def _program_for(task: Task, state: Path | None, built: Module | None) -> Module:
-    program = built or task.build()
-    if state is not None:
-        program.load(state)
-    return program
+def _with_state(program: Module, state: Path | None) -> Module:
+    """`program` with saved state loaded into it, if a state file is given."""
+    return program.load(state) if state is not None else program
 
 
 def rescore_run(run_id: str, metric_name: str) -> dict[str, Any]:
@@ -97,8 +95,7 @@ def predict_text(program: str, text: str | None = None, *, inputs: dict[str, str
     JSON data."""
     built, names = runnable(program, dataset=dataset, data_dir=data_dir)
     given = _named_inputs(program, names, text, inputs or {})
-    if state is not None:
-        built.load(state)
+    built = _with_state(built, state)
     started = time.perf_counter()
     with context(lm=lm):
         prediction: Prediction = built(**given)

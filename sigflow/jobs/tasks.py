@@ -60,7 +60,7 @@ def resolve_task(target: str, *, dataset: str | None = None, data_dir: str | Pat
         raise ValueError("--dataset and --data-dir choose a shipped program's data; give your program "
                          "--data (or --train and --val) files")
     program = build_program(_user_class(target), target)  # built once: evaluate and optimize never change it
-    outputs = {name for predictor in program.predictors() for name in predictor.signature.output_fields}
+    outputs = _output_fields(program)
     if not metrics:
         raise ValueError(f"{target} needs --metric (e.g. accuracy:{next(iter(sorted(outputs)), 'FIELD')})")
     chosen = [metric_from_spec(spec, {}, outputs) for spec in metrics]
@@ -93,7 +93,7 @@ def _shipped_task(name: str, dataset: str | None, data_dir: str | Path | None, f
     dataset_name = dataset or spec.default_dataset
     spec.check_dataset(dataset_name)
     known = spec.metrics()
-    outputs = {name for predictor in spec.build(None).predictors() for name in predictor.signature.output_fields}
+    outputs = _output_fields(spec.build(None))
     chosen = {spec if spec in known else metric.name: metric  # the program's own metrics keep their names
               for spec, metric in ((spec, metric_from_spec(spec, known, outputs)) for spec in metrics)} or known
     loaded = load_dataset(dataset_name, data_dir)
@@ -103,6 +103,11 @@ def _shipped_task(name: str, dataset: str | None, data_dir: str | Path | None, f
     split = next(iter(loaded.splits)) if files.given() else "dev"
     return Task(name, loaded, chosen, lambda: spec.build(loaded), lambda: spec.build(None), (spec.input_field,),
                 split)
+
+
+def _output_fields(program: Module) -> set[str]:
+    """Every field the program's predictors answer: what a built-in metric may compare."""
+    return {name for predictor in program.predictors() for name in predictor.signature.output_fields}
 
 
 def _files_dataset(files: DataFiles, inputs: list[str], labels: list[str]) -> Dataset:
