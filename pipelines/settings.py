@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 LOCAL_MODEL = "local/qwen2.5-coder-0.5b"
+# A worker process holds about 700 MB with the model loaded; its prefix snapshots come on top.
+DEFAULT_PREFIX_CACHE_MB = 192
 
 
 def cache_dir() -> Path:
@@ -33,3 +35,14 @@ def local_workers() -> int:
                 f"SIGFLOW_LOCAL_WORKERS must be a whole number of at least 1, got {configured!r}")
         return int(configured)
     return len(os.sched_getaffinity(0))
+
+
+def prefix_cache_mb() -> int:
+    """Megabytes of prompt-prefix snapshots each local worker keeps: `$SIGFLOW_PREFIX_CACHE_MB`, else 192;
+    0 keeps only the prefix in the model's context."""
+    configured = os.environ.get("SIGFLOW_PREFIX_CACHE_MB")
+    if configured is None or configured == "":
+        return DEFAULT_PREFIX_CACHE_MB
+    if not configured.strip().isdigit():
+        raise ValueError(f"SIGFLOW_PREFIX_CACHE_MB must be a whole number of megabytes, got {configured!r}")
+    return int(configured)

@@ -1,14 +1,15 @@
 """A pool of worker processes, one thread and one model each: llama.cpp scales with processes, not threads.
 
 Requests from any number of threads wait in one queue; each worker slot has a dispatcher thread that feeds
-its process one request at a time, so a free worker always takes the next request."""
+its process one request at a time, so a free worker always takes a request: one whose prompt prefix it
+already holds if there is one (`routing.py`), else the oldest."""
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
-import queue
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from typing import IO, Any
 from pipelines import settings
 from pipelines.lm.errors import LMServerError, LMTimeout
 from pipelines.lm.local.gguf import ensure_model
+from pipelines.lm.local.routing import Affinity, AffinityQueue
 
 CONTEXT_TOKENS = 8192
 _SOURCE_ROOT = Path(__file__).resolve().parents[3]  # where `pipelines` is importable from
@@ -29,6 +31,9 @@ _STARTUP_SECONDS = 300.0
 class _Request:
     def __init__(self, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float):
         self.line = json.dumps({"messages": messages, "params": params}) + "\n"
+        # The worker reuses everything before the last message (see prefix.py), so that is what routes.
+        self.prefix_key = hashlib.sha256(json.dumps(messages[:-1]).encode()).hexdigest()
+        self.queued_at = 0.0
         self.timeout = timeout
         self.future: Future = Future()
 
@@ -44,13 +49,14 @@ class _Worker:
         self.ready = threading.Event()
         self.startup_error: BaseException | None = None
         self.timed_out = False
+        self.affinity = Affinity()
         self._stderr: IO[bytes] | None = None
         self.thread = threading.Thread(target=self._run, name=f"sigflow-local-worker-{slot}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         self._start_process_reporting_failure()
-        while (request := self.pool.requests.get()) is not None:
+        while (request := self.pool.requests.take(self.affinity)) is not None:
             if self.process is None and not self._start_process_reporting_failure():
                 request.future.set_exception(LMServerError(f"the local model worker cannot start: "
                                                            f"{self.startup_error}"))
@@ -75,7 +81,7 @@ class _Worker:
                        "PYTHONPATH": os.pathsep.join(filter(None, [str(_SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.lm.local.worker", str(self.pool.model_path),
-             str(self.pool.context_tokens)],
+             str(self.pool.context_tokens), str(self.pool.prefix_cache_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=environment, text=True,
         )
         reply = self._read_reply(_STARTUP_SECONDS)
@@ -142,16 +148,19 @@ class _Worker:
         if self._stderr is not None:
             self._stderr.close()
         self.process, self.pid, self._stderr = None, None, None
+        self.affinity = Affinity()  # a new process holds no prefix
 
 
 class LocalModelPool:
     """Spreads requests from any number of threads over `workers` model processes."""
 
-    def __init__(self, model_path: Path, workers: int, context_tokens: int = CONTEXT_TOKENS):
+    def __init__(self, model_path: Path, workers: int, context_tokens: int = CONTEXT_TOKENS,
+                 prefix_cache_bytes: int = settings.DEFAULT_PREFIX_CACHE_MB << 20):
         self.model_path = model_path
         self.workers = workers
         self.context_tokens = context_tokens
-        self.requests: queue.Queue[_Request | None] = queue.Queue()
+        self.prefix_cache_bytes = prefix_cache_bytes
+        self.requests: AffinityQueue[_Request] = AffinityQueue()
         self._slots: list[_Worker] = []
         self._lock = threading.Lock()
 
@@ -172,10 +181,10 @@ class LocalModelPool:
     def close(self) -> None:
         with self._lock:
             slots, self._slots = self._slots, []
-        for _ in slots:
-            self.requests.put(None)
+        self.requests.close()
         for slot in slots:
             slot.thread.join(timeout=15)
+        self.requests = AffinityQueue()  # the pool starts again on its next request
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -188,10 +197,12 @@ _pool_lock = threading.Lock()
 
 
 def shared_pool() -> LocalModelPool:
-    """The process's pool, created on first use with the model assembled and `SIGFLOW_LOCAL_WORKERS`."""
+    """The process's pool, created on first use with the model assembled, `SIGFLOW_LOCAL_WORKERS` and
+    `SIGFLOW_PREFIX_CACHE_MB`."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = LocalModelPool(ensure_model(settings.model_dir()), settings.local_workers())
+            _pool = LocalModelPool(ensure_model(settings.model_dir()), settings.local_workers(),
+                                   prefix_cache_bytes=settings.prefix_cache_mb() << 20)
             atexit.register(_pool.close)
         return _pool

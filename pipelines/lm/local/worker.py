@@ -1,6 +1,6 @@
 """A local-model worker process: one llama.cpp model on one thread, answering JSON lines on stdin/stdout.
 
-Run as `python -m pipelines.lm.local.worker MODEL_PATH CONTEXT_TOKENS`. A plain subprocess, not
+Run as `python -m pipelines.lm.local.worker MODEL_PATH CONTEXT_TOKENS PREFIX_CACHE_BYTES`. A plain subprocess, not
 multiprocessing: the caller's main module is never re-imported, so scripts without a `__main__` guard work."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ GENERATION_PARAMS = frozenset({
 })
 
 
-def serve(model_path: str, context_tokens: int) -> None:
+def serve(model_path: str, context_tokens: int, prefix_cache_bytes: int) -> None:
     # The protocol gets its own copy of stdout; fd 1 then points at stderr, so anything native code
     # prints cannot corrupt a reply.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
@@ -25,23 +25,28 @@ def serve(model_path: str, context_tokens: int) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     from llama_cpp import Llama
 
+    from pipelines.lm.local.prefix import PrefixReuse
+
     llama = Llama(model_path=model_path, n_ctx=context_tokens, n_threads=1, n_threads_batch=1, seed=0,
                   verbose=False)
+    reuse = PrefixReuse(llama, prefix_cache_bytes)
     _reply(replies, {"ready": os.getpid()})
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            _reply(replies, {"result": generate(llama, request["messages"], request["params"])})
+            _reply(replies, {"result": generate(llama, reuse, request["messages"], request["params"])})
         except Exception as error:  # reported to the caller, who maps it to a typed error
             _reply(replies, {"error": str(error), "kind": type(error).__name__})
 
 
-def generate(llama: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-    """One chat completion. `reset()` first: reusing the previous prompt's prefix changes the kernel path,
-    and with it the output at temperature 0."""
-    llama.reset()
+def generate(llama: Any, reuse: Any, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """One chat completion from the canonical state for its prompt (see `prefix.py`); the usage says how
+    many prompt tokens came from a kept prefix, as OpenAI's `cached_tokens` does."""
+    reused = reuse.prepare(messages)
     accepted = {name: value for name, value in params.items() if name in GENERATION_PARAMS}
-    return llama.create_chat_completion(messages=messages, **accepted)
+    answer = llama.create_chat_completion(messages=messages, **accepted)
+    answer.setdefault("usage", {})["prompt_tokens_details"] = {"cached_tokens": reused}
+    return answer
 
 
 def _reply(stream: Any, payload: dict[str, Any]) -> None:
@@ -50,4 +55,4 @@ def _reply(stream: Any, payload: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
