@@ -37,7 +37,7 @@ BENCHMARKS = {
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",
     "vector_store_scale": "benchmarks.vector_store_scale",
-    "embedding_batch_size": "benchmarks.embedding_batch_size",
+    "embedding_runtime": "benchmarks.embedding_runtime",
     "dspy_mipro_trec": "benchmarks.dspy_mipro_trec",  # last: it needs the optional DSPy install
 }
 

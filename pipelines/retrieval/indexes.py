@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines import settings
+from pipelines.retrieval.embedder import DEFAULT_RUNTIME
 from pipelines.retrieval.passage import Passage, corpus_hash
 from pipelines.retrieval.store import VectorStore, VectorStoreError
 
@@ -14,8 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def index_dir(name: str, passages: Sequence[Passage]) -> Path:
-    """Where the cached store of this corpus lives."""
-    return settings.cache_dir() / "indexes" / f"{name}-{corpus_hash(passages)}"
+    """Where the cached store of this corpus, embedded by the default runtime, lives."""
+    return settings.cache_dir() / "indexes" / f"{name}-{corpus_hash(passages)}-{DEFAULT_RUNTIME}"
 
 
 def cached_store(name: str, passages: Sequence[Passage], directory: Path | None = None) -> VectorStore:

@@ -23,7 +23,9 @@ from pipelines.versioned import FileFormat
 
 log = logging.getLogger(__name__)
 
-VECTOR_STORE = FileFormat("sigflow.vectorstore", 1, "a sigflow vector store")
+# Version 2 names the embedding runtime; a version-1 store was embedded by PyTorch.
+VECTOR_STORE = FileFormat("sigflow.vectorstore", 2, "a sigflow vector store")
+_VERSION_1_RUNTIME = "torch"
 APPROXIMATE_FROM = 100_000
 HNSW_NEIGHBOURS = 32  # M: links per vector
 HNSW_EF_CONSTRUCTION = 100  # candidates explored per insertion: FAISS's 40 left vector_store_scale's 1M at recall 0.870
@@ -89,7 +91,8 @@ class VectorStore:
         with (directory / "passages.jsonl").open("w", encoding="utf-8") as out:
             for passage in self.passages:
                 out.write(json.dumps(asdict(passage), ensure_ascii=False) + "\n")
-        manifest = {**VECTOR_STORE.header(), "embedder": self.embedder.name, "dimension": self.index.d,
+        manifest = {**VECTOR_STORE.header(), "embedder": self.embedder.name,
+                    "embedder_runtime": self.embedder.runtime, "dimension": self.index.d,
                     "count": len(self.passages), "corpus_hash": self.corpus_hash,
                     "index": type(self.index).__name__}
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -97,13 +100,17 @@ class VectorStore:
 
     @classmethod
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> VectorStore:
-        """Load a saved store, checking its manifest against its files and the embedder in use."""
+        """Load a saved store, checking its manifest against its files and the embedder in use. Without an
+        embedder, queries are embedded by the runtime that embedded the passages."""
         directory = Path(directory)
-        embedder = embedder or shared_embedder()
         manifest = _read_manifest(directory)
-        if manifest.get("embedder") != embedder.name:
-            raise VectorStoreError(f"{directory} was built with the embedder {manifest.get('embedder')!r}, "
-                                   f"this program embeds queries with {embedder.name!r}: rebuild the store")
+        runtime = manifest.get("embedder_runtime", _VERSION_1_RUNTIME)
+        embedder = embedder or shared_embedder(runtime)
+        built_with, queried_with = (manifest.get("embedder"), runtime), (embedder.name, embedder.runtime)
+        if built_with != queried_with:
+            raise VectorStoreError(f"{directory} was built with the embedder {built_with[0]!r} on {built_with[1]}, "
+                                   f"this program embeds queries with {queried_with[0]!r} on {queried_with[1]}: "
+                                   f"rebuild the store")
         passages = _read_passages(directory / "passages.jsonl")
         try:
             index = faiss.read_index(str(directory / "index.faiss"))
@@ -149,14 +156,14 @@ def _index(vectors: np.ndarray, approximate: bool) -> faiss.Index:
 
 def _cached_embeddings(passages: Sequence[Passage], embedder: Embedder, corpus: str, progress: bool) -> np.ndarray:
     """Embeddings keyed by corpus and embedder, as .npy (loaded without pickle)."""
-    path = settings.cache_dir() / "embeddings" / f"{embedder.name}-{corpus}.npy"
+    path = settings.cache_dir() / "embeddings" / f"{embedder.name}-{embedder.runtime}-{corpus}.npy"
     try:
         vectors = np.load(path, allow_pickle=False)
         if vectors.shape[0] == len(passages):
             return vectors
     except (OSError, ValueError):
         pass
-    log.info("embedding %d passages with %s", len(passages), embedder.name)
+    log.info("embedding %d passages with %s on %s", len(passages), embedder.name, embedder.runtime)
     vectors = embedder.encode([f"{p.title}\n{p.text}" for p in passages], progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npy")

@@ -80,9 +80,10 @@ def test_round_trip_keeps_passages_metadata_and_results(tmp_path):
     assert loaded.passages == PASSAGES and loaded.corpus_hash == store.corpus_hash
     assert loaded.search("coding", 1)[0].passage.metadata == {"kind": "software"}
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
-    assert manifest | {"corpus_hash": None} == {"format": "sigflow.vectorstore", "version": 1,
-                                                "embedder": "all-MiniLM-L6-v2", "dimension": 384, "count": 4,
-                                                "corpus_hash": None, "index": "IndexFlatIP"}
+    assert manifest | {"corpus_hash": None} == {"format": "sigflow.vectorstore", "version": 2,
+                                                "embedder": "all-MiniLM-L6-v2", "embedder_runtime": "openvino",
+                                                "dimension": 384, "count": 4, "corpus_hash": None,
+                                                "index": "IndexFlatIP"}
 
 
 def test_a_second_build_of_the_same_corpus_reuses_the_embeddings():
@@ -100,6 +101,24 @@ def test_a_store_of_another_embedder_is_refused(tmp_path):
 
     with pytest.raises(VectorStoreError, match=r"built with the embedder 'all-MiniLM-L6-v2'.*'other-model'"):
         VectorStore.load(tmp_path / "store", embedder=OtherEmbedder())
+
+
+def test_a_store_embedded_by_another_runtime_is_refused_its_own_runtime_is_chosen(tmp_path):
+    VectorStore.build(PASSAGES, embedder=Embedder("torch"), progress=False).save(tmp_path / "store")
+    with pytest.raises(VectorStoreError, match=r"'all-MiniLM-L6-v2' on torch.*'all-MiniLM-L6-v2' on openvino"):
+        VectorStore.load(tmp_path / "store", embedder=Embedder("openvino"))
+    assert VectorStore.load(tmp_path / "store").embedder.runtime == "torch"
+
+
+def test_a_version_1_store_was_embedded_by_torch_and_still_loads(tmp_path):
+    store = VectorStore.build(PASSAGES, embedder=Embedder("torch"), progress=False)
+    store.save(tmp_path / "store")
+    manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    del manifest["embedder_runtime"]
+    (tmp_path / "store" / "manifest.json").write_text(json.dumps({**manifest, "version": 1}))
+    loaded = VectorStore.load(tmp_path / "store")
+    assert loaded.embedder.runtime == "torch"
+    assert loaded.search("Which fruit is yellow?", 1)[0].passage.id == "p3"
 
 
 def test_truncated_or_damaged_files_are_clear_errors(tmp_path):
