@@ -1,9 +1,10 @@
-"""`classify` served by `mlflow models serve` on loopback (one worker, the embedded model): 4 concurrent
+"""`classify` served by `mlflow models serve` on loopback (the embedded model, tracing on): 4 concurrent
 clients send 40 single-question requests (TREC dev questions), first with an empty LM cache (cold: every
 request is LM work), then again (warm: every answer a cache hit). Latency p50 and p99, requests per second,
 failed requests. Then where a warm request's time goes, each stage's p50 over the same questions sent one
 at a time: the program called in process, the PyFunc model's `predict` in process (DataFrame in and out,
-schema checks) with MLflow tracing off and on, one HTTP client, and the 4 concurrent clients above."""
+schema checks) with MLflow tracing off and on, one HTTP client, and the 4 concurrent clients above. The
+warm figures again from a server of 2 worker processes (`sigflow serve --workers 2`)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,14 @@ def run(quick: bool) -> dict[str, Any]:
             cold = _burst(server.invocations, questions)
             warm = _burst(server.invocations, questions)
             stages = _stages(MODEL_URI, server.invocations, questions)
-    return {"clients": CLIENTS, "cold": cold, "warm": warm, "warm_stages_p50_ms": stages}
+        with running_server(MODEL_URI, workers=2) as server:
+            _burst(server.invocations, questions)  # each worker opens its caches
+            two_workers = {"warm": _burst(server.invocations, questions),
+                           "http_one_client_p50_ms": _p50_ms(lambda question: requests.post(
+                               server.invocations, timeout=600, json={"dataframe_records": [{"question": question}]}
+                           ).raise_for_status(), questions)}
+    return {"clients": CLIENTS, "cold": cold, "warm": warm, "warm_stages_p50_ms": stages,
+            "two_workers": two_workers}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -112,8 +120,21 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join([
         f"{result['clients']} concurrent clients, one question per request.", "",
         "| cache | requests | failed | p50 ms | p99 ms | requests/s |", "|---|---:|---:|---:|---:|---:|", *rows, "",
-        *_stage_table(result),
+        *_stage_table(result), *_workers_table(result),
     ])
+
+
+def _workers_table(result: dict[str, Any]) -> list[str]:
+    if "two_workers" not in result:  # stored before servers of 2 workers were measured
+        return []
+    rows = [f"| {workers} | {one_client:.1f} | {warm['p50_ms']:.1f} | {warm['p99_ms']:.1f} | "
+            f"{warm['requests_per_second']:.1f} |"
+            for workers, one_client, warm in (
+                (1, result["warm_stages_p50_ms"]["http_one_client"], result["warm"]),
+                (2, result["two_workers"]["http_one_client_p50_ms"], result["two_workers"]["warm"]))]
+    return ["", "Warm, by server worker processes:", "",
+            f"| server workers | one client p50 ms | {result['clients']} clients p50 ms | p99 ms | requests/s |",
+            "|---:|---:|---:|---:|---:|", *rows]
 
 
 def _stage_table(result: dict[str, Any]) -> list[str]:

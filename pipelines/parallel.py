@@ -19,6 +19,8 @@ def parallel_map(function: Callable[[Item], Result], items: Iterable[Item], *, n
     """`[function(item) for item in items]` on `num_threads` threads, in order, with a progress bar when
     `description` is given. The first exception propagates after the running tasks finish."""
     work = list(items)
+    if len(work) == 1 and description is None:  # one task: no pool to start and join (a served request's ms)
+        return [contextvars.copy_context().run(function, work[0])]
     with ThreadPoolExecutor(max_workers=max(1, num_threads)) as executor:
         futures = [executor.submit(contextvars.copy_context().run, function, item) for item in work]
         progress = tqdm(total=len(work), desc=description, disable=description is None or None)

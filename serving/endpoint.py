@@ -50,9 +50,10 @@ class Server:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def serve_command(model_uri: str, host: str, port: int) -> list[str]:
+def serve_command(model_uri: str, host: str, port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "--env-manager", "local",
-            "--host", host, "--port", str(port), "--timeout", str(REQUEST_TIMEOUT_SECONDS), "--workers", "1"]
+            "--host", host, "--port", str(port), "--timeout", str(REQUEST_TIMEOUT_SECONDS),
+            "--workers", str(workers)]
 
 
 def ui_command(tracking_uri: str, host: str, port: int) -> list[str]:
@@ -60,21 +61,24 @@ def ui_command(tracking_uri: str, host: str, port: int) -> list[str]:
             "--port", str(port)]
 
 
-def serve_environment(tracking_uri: str) -> dict[str, str]:
+def serve_environment(tracking_uri: str, workers: int = 1) -> dict[str, str]:
     """This process's environment with what an MLflow server needs: the tracking URI (aliases resolve
     through it, and served requests log their traces there), telemetry off, this interpreter's scripts
     first on PATH (MLflow starts `uvicorn` by name, which an unactivated virtual environment would not
     find), and litellm's bundled cost map: offline, litellm retries the download on a thread whose log call
-    deadlocks with MLflow's import hooks, and `mlflow ui` never answers."""
+    deadlocks with MLflow's import hooks, and `mlflow ui` never answers. Each of `workers` server processes
+    loads the model with its own embedded-model pool, so the cores are shared among them unless
+    `SIGFLOW_LOCAL_WORKERS` says otherwise."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
+    share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+    return {"SIGFLOW_LOCAL_WORKERS": share, **os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
 
 
-def isolated_environment(tracking_uri: str) -> dict[str, str]:
+def isolated_environment(tracking_uri: str, workers: int = 1) -> dict[str, str]:
     """`serve_environment` without `PYTHONPATH` and the other `PYTHON*` settings, and with the tracking URI
     made absolute: a process in another directory that knows only the installed packages and the model."""
-    environment = serve_environment(portable_uri(tracking_uri))
+    environment = serve_environment(portable_uri(tracking_uri), workers)
     return {key: value for key, value in environment.items() if not key.startswith("PYTHON")}
 
 
@@ -85,7 +89,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str = "127.0.0.1",
-                 port: int | None = None) -> Server:
+                 port: int | None = None, workers: int = 1) -> Server:
     """A server for `model_uri` (resolved through `tracking_uri`, by default the one MLflow uses here),
     healthy when returned; `stop()` it when done. It runs in an empty working directory without
     `PYTHONPATH`, so a model that needs the caller's files fails here as it would on another machine."""
@@ -95,8 +99,9 @@ def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str =
     log_path, workdir = directory / "server.log", directory / "work"
     workdir.mkdir()
     with log_path.open("wb") as log:
-        process = subprocess.Popen(serve_command(model_uri, host, port), stdout=log, stderr=subprocess.STDOUT,
-                                   env=isolated_environment(tracking_uri), cwd=workdir)
+        process = subprocess.Popen(serve_command(model_uri, host, port, workers), stdout=log,
+                                   stderr=subprocess.STDOUT, env=isolated_environment(tracking_uri, workers),
+                                   cwd=workdir)
     server = Server(f"http://{host}:{port}", process, log_path, workdir)
     try:
         _wait_healthy(server)
@@ -108,9 +113,9 @@ def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str =
 
 @contextmanager
 def running_server(model_uri: str, *, tracking_uri: str | None = None, host: str = "127.0.0.1",
-                   port: int | None = None) -> Iterator[Server]:
+                   port: int | None = None, workers: int = 1) -> Iterator[Server]:
     """`start_server` for a block of code: stopped on exit."""
-    server = start_server(model_uri, tracking_uri=tracking_uri, host=host, port=port)
+    server = start_server(model_uri, tracking_uri=tracking_uri, host=host, port=port, workers=workers)
     try:
         yield server
     finally:

@@ -1,6 +1,7 @@
 """Both programs logged, registered and served by a real `mlflow models serve` on loopback, with the embedded
 model, queried over HTTP in every request form; bad requests get 400 naming the field, a failing LM a 5xx."""
 
+import os
 import time
 
 import mlflow
@@ -12,7 +13,7 @@ from pipelines.datasets import load_dataset
 from pipelines.programs import RAG, Classify
 from pipelines.programs.classify import AnswerType
 from pipelines.retrieval.store import VectorStore
-from serving.endpoint import free_port, running_server
+from serving.endpoint import free_port, running_server, serve_command, serve_environment
 from serving.load_check import LoadCheckFailed
 from serving.publish import publish
 from serving.registry import promote
@@ -34,9 +35,18 @@ def _post(server, body, **kwargs) -> requests.Response:
     return requests.post(server.invocations, timeout=300, **(kwargs or {"json": body}))
 
 
+def test_server_workers_share_the_cores_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("SIGFLOW_LOCAL_WORKERS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert serve_command("models:/m@champion", "127.0.0.1", 5000, workers=2)[-2:] == ["--workers", "2"]
+    assert serve_environment("sqlite:///x.db", workers=2)["SIGFLOW_LOCAL_WORKERS"] == str(max(1, cores // 2))
+    monkeypatch.setenv("SIGFLOW_LOCAL_WORKERS", "3")
+    assert serve_environment("sqlite:///x.db", workers=2)["SIGFLOW_LOCAL_WORKERS"] == "3"
+
+
 def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serving_on():
     uri = _champion(Classify(), "classifier", LM())
-    with running_server(uri) as server:
+    with running_server(uri, workers=2) as server:  # two server processes, each with the model
         split = _post(server, {"dataframe_split": {"columns": ["question"], "data": [[q] for q in QUESTIONS]},
                                "params": {"max_tokens": 20}})
         records = _post(server, {"dataframe_records": [{"question": q} for q in QUESTIONS]})
