@@ -5,10 +5,10 @@ llama.cpp's numbers depend on how a prompt is cut into batches, so reusing whate
 left behind makes the same prompt answer differently after different calls. Here every prompt is cut at
 one place fixed by the prompt alone: where the content of its last message begins, after that message's
 role header and the field label that opens it (`question:`, as sigflow's adapter writes), which every call
-of a step shares with its system message and demos. The part before is always evaluated
-as a batch of its own from an empty context (or copied from a snapshot of exactly that evaluation), the rest
-always after it; so an answer depends on the prompt only, whichever worker gives it and whatever came
-before."""
+of a step shares with its system message and demos. The part before is always evaluated as a batch of its
+own from an empty context (or copied from a snapshot of exactly that evaluation), the rest always after it;
+so an answer depends on the prompt only, whichever worker gives it and whatever came before. A prompt of
+one message reuses nothing."""
 
 from __future__ import annotations
 
