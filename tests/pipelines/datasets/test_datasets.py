@@ -3,8 +3,9 @@ from collections import Counter
 
 import pytest
 
+from pipelines.corpus_packages import bbc_articles_dir
 from pipelines.datasets import TEAMS, load_dataset
-from pipelines.datasets.bbc import QUESTIONS, articles_dir, passages, small_corpus
+from pipelines.datasets.bbc import QUESTIONS, passages, small_corpus
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
 
@@ -15,7 +16,7 @@ def test_bbc_questions_are_answered_by_their_article():
                                                           ("business", "entertainment", "politics", "sports", "tech")}
     assert len({q["id"] for q in questions}) == len(questions)
     for question in questions:
-        article = (articles_dir() / f"{question['article_id']}.txt").read_text(encoding="utf-8", errors="replace")
+        article = (bbc_articles_dir() / f"{question['article_id']}.txt").read_text(encoding="utf-8", errors="replace")
         assert question["answer"].lower() in article.lower(), question["id"]
 
 

@@ -81,7 +81,7 @@ def test_round_trip_keeps_passages_metadata_and_results(tmp_path):
     assert loaded.search("coding", 1)[0].passage.metadata == {"kind": "software"}
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
     assert manifest | {"corpus_hash": None} == {"format": "sigflow.vectorstore", "version": 2,
-                                                "embedder": "all-MiniLM-L6-v2", "embedder_runtime": "openvino",
+                                                "embedder": "all-MiniLM-L6-v2", "embedder_runtime": "openvino-int8",
                                                 "dimension": 384, "count": 4, "corpus_hash": None,
                                                 "index": "IndexFlatIP"}
 
@@ -105,8 +105,8 @@ def test_a_store_of_another_embedder_is_refused(tmp_path):
 
 def test_a_store_embedded_by_another_runtime_is_refused_its_own_runtime_is_chosen(tmp_path):
     VectorStore.build(PASSAGES, embedder=Embedder("torch"), progress=False).save(tmp_path / "store")
-    with pytest.raises(VectorStoreError, match=r"'all-MiniLM-L6-v2' on torch.*'all-MiniLM-L6-v2' on openvino"):
-        VectorStore.load(tmp_path / "store", embedder=Embedder("openvino"))
+    with pytest.raises(VectorStoreError, match=r"'all-MiniLM-L6-v2' on torch.*'all-MiniLM-L6-v2' on openvino-int8"):
+        VectorStore.load(tmp_path / "store", embedder=Embedder("openvino-int8"))
     assert VectorStore.load(tmp_path / "store").embedder.runtime == "torch"
 
 
