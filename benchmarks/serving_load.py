@@ -4,7 +4,8 @@ request is LM work), then again (warm: every answer a cache hit). Latency p50 an
 failed requests. Then where a warm request's time goes, each stage's p50 over the same questions sent one
 at a time: the program called in process, the PyFunc model's `predict` in process (DataFrame in and out,
 schema checks) with MLflow tracing off and on, one HTTP client, and the 4 concurrent clients above. The
-warm figures again from a server of 2 worker processes (`sigflow serve --workers 2`)."""
+warm figures again from a server of 2 worker processes (`sigflow serve --workers 2`). Each server's traces
+go through a trace collector; the store is counted once the server has stopped: a trace for every request."""
 
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def _program_call(question: str) -> None:
         Classify()(question=question)
 
 
-def _stages(model_uri: str, invocations: str, questions: list[str]) -> dict[str, float]:
-    """Each stage of a warm request alone, cheapest first: the difference between two is what one adds."""
+def _in_process_stages(model_uri: str, questions: list[str]) -> dict[str, float]:
+    """The stages of a warm request that run in this process, cheapest first."""
     with context(lm=LM()):
         program = _p50_ms(_program_call, questions)
     model = mlflow.pyfunc.load_model(model_uri)
@@ -84,10 +85,32 @@ def _stages(model_uri: str, invocations: str, questions: list[str]) -> dict[str,
     finally:
         mlflow.tracing.enable()
     traced = _p50_ms(predict, questions)
-    mlflow.flush_trace_async_logging()  # traces are written on a thread; the store is deleted after
-    http = _p50_ms(lambda question: requests.post(invocations, timeout=600, json={
+    mlflow.flush_trace_async_logging()
+    return {"program": program, "predict_untraced": untraced, "predict_traced": traced}
+
+
+def _one_client_p50_ms(invocations: str, questions: list[str]) -> float:
+    return _p50_ms(lambda question: requests.post(invocations, timeout=600, json={
         "dataframe_records": [{"question": question}]}).raise_for_status(), questions)
-    return {"program": program, "predict_untraced": untraced, "predict_traced": traced, "http_one_client": http}
+
+
+def _served(questions: list[str], workers: int) -> dict[str, Any]:
+    """Cold and warm bursts and one client against a server of `workers` processes, and whether the store
+    holds a trace of every request once the server (and its trace collector) has stopped."""
+    before = _trace_count()
+    with running_server(MODEL_URI, workers=workers) as server:
+        cold = _burst(server.invocations, questions)
+        warm = _burst(server.invocations, questions)
+        one_client = _one_client_p50_ms(server.invocations, questions)
+        stopping = time.perf_counter()
+    return {"cold": cold, "warm": warm, "http_one_client_p50_ms": one_client,
+            "requests": cold["requests"] + warm["requests"] + len(questions),
+            "traces_written": _trace_count() - before, "stop_seconds": time.perf_counter() - stopping}
+
+
+def _trace_count() -> int:
+    experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
+    return len(mlflow.search_traces(locations=experiments, return_type="list", max_results=100_000))
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -99,18 +122,13 @@ def run(quick: bool) -> dict[str, Any]:
         version = publish(Classify(), lm=LM(), name="classify-benchmark",
                           scores={"dataset": "trec", "metric": "accuracy", "score": 0.0, "optimizer": "none"})
         promote("classify-benchmark", version.version)
-        with running_server(MODEL_URI) as server:
-            cold = _burst(server.invocations, questions)
-            warm = _burst(server.invocations, questions)
-            stages = _stages(MODEL_URI, server.invocations, questions)
-        with running_server(MODEL_URI, workers=2) as server:
-            _burst(server.invocations, questions)  # each worker opens its caches
-            two_workers = {"warm": _burst(server.invocations, questions),
-                           "http_one_client_p50_ms": _p50_ms(lambda question: requests.post(
-                               server.invocations, timeout=600, json={"dataframe_records": [{"question": question}]}
-                           ).raise_for_status(), questions)}
-    return {"clients": CLIENTS, "cold": cold, "warm": warm, "warm_stages_p50_ms": stages,
-            "two_workers": two_workers}
+        one_worker = _served(questions, workers=1)  # fills the LM cache: the in-process stages are warm
+        stages = _in_process_stages(MODEL_URI, questions) | {"http_one_client": one_worker["http_one_client_p50_ms"]}
+        two_workers = _served(questions, workers=2)
+    return {"clients": CLIENTS, "cold": one_worker["cold"], "warm": one_worker["warm"], "warm_stages_p50_ms": stages,
+            "traces": {str(workers): {key: served[key] for key in ("requests", "traces_written", "stop_seconds")}
+                       for workers, served in ((1, one_worker), (2, two_workers))},
+            "two_workers": {key: two_workers[key] for key in ("warm", "http_one_client_p50_ms")}}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -127,14 +145,18 @@ def report(result: dict[str, Any]) -> str:
 def _workers_table(result: dict[str, Any]) -> list[str]:
     if "two_workers" not in result:  # stored before servers of 2 workers were measured
         return []
-    rows = [f"| {workers} | {one_client:.1f} | {warm['p50_ms']:.1f} | {warm['p99_ms']:.1f} | "
-            f"{warm['requests_per_second']:.1f} |"
-            for workers, one_client, warm in (
-                (1, result["warm_stages_p50_ms"]["http_one_client"], result["warm"]),
-                (2, result["two_workers"]["http_one_client_p50_ms"], result["two_workers"]["warm"]))]
-    return ["", "Warm, by server worker processes:", "",
-            f"| server workers | one client p50 ms | {result['clients']} clients p50 ms | p99 ms | requests/s |",
-            "|---:|---:|---:|---:|---:|", *rows]
+    traces = result.get("traces", {})
+    rows, two = [], result["two_workers"]
+    for workers, one_client, warm in ((1, result["warm_stages_p50_ms"]["http_one_client"], result["warm"]),
+                                      (2, two["http_one_client_p50_ms"], two["warm"])):
+        written = traces.get(str(workers))
+        stored = (f"{written['traces_written']} of {written['requests']} | {written['stop_seconds']:.1f}"
+                  if written else "not counted | ")
+        rows.append(f"| {workers} | {one_client:.1f} | {warm['p50_ms']:.1f} | {warm['p99_ms']:.1f} | "
+                    f"{warm['requests_per_second']:.1f} | {stored} |")
+    return ["", "Warm, by server worker processes (traces counted in the store once the server has stopped):", "",
+            f"| server workers | one client p50 ms | {result['clients']} clients p50 ms | p99 ms | requests/s | "
+            "requests traced | stop s |", "|---:|---:|---:|---:|---:|---:|---:|", *rows]
 
 
 def _stage_table(result: dict[str, Any]) -> list[str]:

@@ -1,10 +1,14 @@
 """`mlflow models serve` with the settings an LLM program needs: offline (`--env-manager local`), one
-worker (more add latency to keep-alive requests), a timeout fit for LM calls, the tracking URI passed on."""
+worker (more add latency to keep-alive requests), a timeout fit for LM calls, the tracking URI passed on, and
+the traces of a local store written by a collector process (`trace_collector.py`)."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.trace_collector import (
+    COLLECTOR_ENVIRONMENT,
+    collector_command,
+    exporter_environment,
+    trace_experiment_id,
+    wants_collector,
+)
 from serving.tracking import mlflow_module, portable_uri
 
 REQUEST_TIMEOUT_SECONDS = 600
@@ -34,20 +45,45 @@ class Server:
     log_path: Path
     workdir: Path
     """The empty working directory the server runs in, removed when it stops."""
+    collector: Server | None = None
+    """The trace collector this server sends to, stopped after it (so its last batch of traces arrives)."""
 
     @property
     def invocations(self) -> str:
         return f"{self.url}/invocations"
 
     def stop(self) -> None:
-        """Terminate the server (killed if it has not ended within 30 s)."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """End the server and then its collector, removing the working directory."""
+        stop_session(self.process)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.collector is not None:
+            self.collector.stop()
+
+
+def stop_session(process: subprocess.Popen, grace_seconds: float = 30) -> None:
+    """Terminate every process of the session `process` leads (`mlflow models serve` runs uvicorn as a
+    child) and wait until all have ended, so that what they write on the way out (the last batch of traces)
+    is written; whatever still runs after `grace_seconds` is killed."""
+    _signal_group(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while _group_alive(process) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signum)
+
+
+def _group_alive(leader: subprocess.Popen) -> bool:
+    leader.poll()  # reaps the leader once it has ended
+    try:
+        os.killpg(leader.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def serve_command(model_uri: str, host: str, port: int, workers: int = 1) -> list[str]:
@@ -93,22 +129,49 @@ def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str =
     """A server for `model_uri` (resolved through `tracking_uri`, by default the one MLflow uses here),
     healthy when returned; `stop()` it when done. It runs in an empty working directory without
     `PYTHONPATH`, so a model that needs the caller's files fails here as it would on another machine."""
-    tracking_uri = tracking_uri or mlflow_module().get_tracking_uri()
+    tracking_uri = portable_uri(tracking_uri or mlflow_module().get_tracking_uri())
+    environment = isolated_environment(tracking_uri, workers)
+    collector = _launched_collector(tracking_uri, host) if wants_collector(tracking_uri) else None
+    if collector is not None:
+        environment |= exporter_environment(collector.url, trace_experiment_id())
     port = port or free_port(host)
-    directory = Path(tempfile.mkdtemp(prefix="sigflow-serve-"))  # the log stays for reading after a failure
-    log_path, workdir = directory / "server.log", directory / "work"
-    workdir.mkdir()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(serve_command(model_uri, host, port, workers), stdout=log,
-                                   stderr=subprocess.STDOUT, env=isolated_environment(tracking_uri, workers),
-                                   cwd=workdir)
-    server = Server(f"http://{host}:{port}", process, log_path, workdir)
-    try:
-        _wait_healthy(server)
+    server = _launched(serve_command(model_uri, host, port, workers), environment, f"http://{host}:{port}")
+    server = dataclasses.replace(server, collector=collector)
+    try:  # the two start side by side: the model's first trace comes after its first request
+        if collector is not None:
+            _wait_healthy(collector, "/health")
+        _wait_healthy(server, "/ping")
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def start_collector(tracking_uri: str, host: str = "127.0.0.1") -> Server:
+    """An `mlflow server` over `tracking_uri` that writes the traces served models send it."""
+    collector = _launched_collector(tracking_uri, host)
+    try:
+        _wait_healthy(collector, "/health")
+    except BaseException:
+        collector.stop()
+        raise
+    return collector
+
+
+def _launched_collector(tracking_uri: str, host: str) -> Server:
+    port = free_port(host)
+    return _launched(collector_command(portable_uri(tracking_uri), host, port),
+                     isolated_environment(tracking_uri) | COLLECTOR_ENVIRONMENT, f"http://{host}:{port}")
+
+
+def _launched(command: list[str], environment: dict[str, str], url: str) -> Server:
+    directory = Path(tempfile.mkdtemp(prefix="sigflow-serve-"))  # the log stays for reading after a failure
+    log_path, workdir = directory / "server.log", directory / "work"
+    workdir.mkdir()
+    with log_path.open("wb") as log:  # a session of its own: a Ctrl-C reaches the caller, which stops it in order
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=workdir,
+                                   start_new_session=True)
+    return Server(url, process, log_path, workdir)
 
 
 @contextmanager
@@ -122,19 +185,19 @@ def running_server(model_uri: str, *, tracking_uri: str | None = None, host: str
         server.stop()
 
 
-def _wait_healthy(server: Server) -> None:
+def _wait_healthy(server: Server, path: str) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise ServerError(f"the model server exited with status {server.process.returncode}:\n{_tail(server)}")
+            raise ServerError(f"the server exited with status {server.process.returncode}:\n{_tail(server)}")
         try:
-            with urllib.request.urlopen(f"{server.url}/ping", timeout=5) as response:
+            with urllib.request.urlopen(f"{server.url}{path}", timeout=5) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.5)
-    raise ServerError(f"the model server did not answer /ping within {STARTUP_SECONDS} s:\n{_tail(server)}")
+    raise ServerError(f"the server did not answer {path} within {STARTUP_SECONDS} s:\n{_tail(server)}")
 
 
 def _tail(server: Server, lines: int = 30) -> str:

@@ -5,6 +5,10 @@ parallel through the LM door, one column per output field."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,24 @@ log = logging.getLogger(__name__)
 ERROR_COLUMN = "error"
 
 
+def _resolve_trace_experiment() -> None:
+    """Make the experiment the environment names (as a parent's `set_experiment` passes it on) the active
+    one, once: otherwise MLflow looks it up in the store again as each request's trace starts."""
+    if experiment_id := os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        mlflow.set_experiment(experiment_id=experiment_id)
+    elif name := os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+        mlflow.set_experiment(name)
+
+
+def _exit_normally_on_sigterm() -> None:
+    """Make SIGTERM end this process as `sys.exit` does, running its exit hooks, which send the traces still
+    waiting in their batches. A stopped model server (uvicorn shuts down, then raises the signal again with
+    the handler it found) would otherwise die of the signal and lose them. Left alone where the process
+    already handles SIGTERM, or when loaded off the main thread."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 class ProgramModel(PythonModel):
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = model_dir
@@ -42,6 +64,8 @@ class ProgramModel(PythonModel):
             retrieve.store.embedder.encode(["warm up"])  # loads the embedder now, not on the first request
         if self.lm.model == LOCAL_MODEL:
             shared_pool().warm_up()
+        _resolve_trace_experiment()
+        _exit_normally_on_sigterm()
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:

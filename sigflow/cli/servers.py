@@ -1,13 +1,18 @@
-"""`sigflow serve` and `sigflow ui`: this process becomes an MLflow server over the group's tracking store."""
+"""`sigflow serve` and `sigflow ui`: this process becomes an MLflow server over the group's tracking store, or,
+serving with a local store, runs one beside the trace collector that writes its traces."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import click
 
-from serving.endpoint import serve_command, serve_environment, ui_command
+from serving.endpoint import serve_command, serve_environment, start_collector, stop_session, ui_command
 from serving.registry import DEFAULT_ALIAS, aliased
+from serving.trace_collector import exporter_environment, trace_experiment_id, wants_collector
 from serving.tracking import TrackingStore
 from sigflow.cli.options import tracked
 
@@ -29,8 +34,15 @@ def serve(tracking: TrackingStore, model, host, port, workers) -> None:
     alias = alias or DEFAULT_ALIAS
     aliased(name, alias)  # a name or alias that resolves to nothing is one line, not the server's traceback
     model_uri = f"models:/{name}@{alias}"
+    command, environment = serve_command(model_uri, host, port, workers), serve_environment(tracking.uri, workers)
     click.echo(f"serving {model_uri} at http://{host}:{port}/invocations (Ctrl-C stops)")
-    _become(serve_command(model_uri, host, port, workers), serve_environment(tracking.uri, workers))
+    if not wants_collector(tracking.uri):
+        _become(command, environment)
+    collector = start_collector(tracking.uri, host)  # a local store: traces are written by their own process
+    try:
+        sys.exit(_supervised(command, environment | exporter_environment(collector.url, trace_experiment_id())))
+    finally:
+        collector.stop()
 
 
 @click.command()
@@ -42,6 +54,18 @@ def ui(tracking: TrackingStore, host, port) -> None:
     """Browse the runs, trials and registered models in the MLflow UI."""
     click.echo(f"the MLflow UI at http://{host}:{port} (Ctrl-C stops)")
     _become(ui_command(tracking.uri, host, port), serve_environment(tracking.uri))
+
+
+def _supervised(command: list[str], environment: dict[str, str]) -> int:
+    """Run the server in a session of its own until it ends; Ctrl-C or SIGTERM here is passed on to it.
+    Every process of its session has ended on return, so the caller stops the collector only after the
+    server's last traces."""
+    server = subprocess.Popen(command, env=environment, start_new_session=True)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: server.send_signal(signal.SIGTERM))
+    code = server.wait()
+    stop_session(server)  # uvicorn and the embedded model's workers end after the command itself
+    return code
 
 
 def _become(command: list[str], environment: dict[str, str]) -> None:
