@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -42,13 +41,35 @@ def _resolve_trace_experiment() -> None:
         mlflow.set_experiment(name)
 
 
-def _exit_normally_on_sigterm() -> None:
-    """Make SIGTERM end this process as `sys.exit` does, running its exit hooks, which send the traces still
-    waiting in their batches. A stopped model server (uvicorn shuts down, then raises the signal again with
-    the handler it found) would otherwise die of the signal and lose them. Left alone where the process
-    already handles SIGTERM, or when loaded off the main thread."""
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+def _flush_traces_on_sigterm() -> None:
+    """Make SIGTERM first send the traces still waiting in their batches, then do what it did before. A
+    stopped model server would otherwise lose them: uvicorn shuts down, then raises the signal again with the
+    default handler, and the process dies without its exit hooks. A server of one worker loads the model
+    before uvicorn takes the signal, so this runs after the last request; the workers of several load it
+    under uvicorn's handler, so this runs first and a request still in flight then may go untraced."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or previous in (signal.SIG_IGN, None):
+        return
+    flushed = threading.Event()
+
+    def flush_then_go_on(signum: int, frame: Any) -> None:
+        if not flushed.is_set():  # a worker gets the signal twice, from the session and from its parent
+            flushed.set()
+            _flush_traces()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, flush_then_go_on)
+
+
+def _flush_traces() -> None:
+    from mlflow.tracing.provider import provider  # its OTLP batches are flushed by an exit hook only
+
+    provider.get().force_flush()
+    mlflow.flush_trace_async_logging()
 
 
 class ProgramModel(PythonModel):
@@ -65,7 +86,7 @@ class ProgramModel(PythonModel):
         if self.lm.model == LOCAL_MODEL:
             shared_pool().warm_up()
         _resolve_trace_experiment()
-        _exit_normally_on_sigterm()
+        _flush_traces_on_sigterm()
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:

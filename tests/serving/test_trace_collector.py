@@ -58,7 +58,7 @@ def test_every_request_a_stopped_server_answered_has_its_trace_in_the_store():
     experiment = trace_experiment_id()
     before = len(mlflow.search_traces(locations=[experiment], return_type="list"))
     questions = ["Who wrote Hamlet?", "Where is the Eiffel Tower?", "How many legs has a spider?"]
-    with running_server("models:/traced@champion") as server:
+    with running_server("models:/traced@champion", workers=2) as server:  # its workers end by os._exit
         for question in questions * 2:
             answer = requests.post(server.invocations, timeout=300,
                                    json={"dataframe_records": [{"question": question}]})
