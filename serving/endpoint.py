@@ -1,6 +1,6 @@
-"""`mlflow models serve` with the settings an LLM program needs: offline (`--env-manager local`), one
-worker (more add latency to keep-alive requests), a timeout fit for LM calls, the tracking URI passed on, and
-the traces of a local store written by a collector process (`trace_collector.py`)."""
+"""`mlflow models serve` with the settings an LLM program needs: offline (`--env-manager local`), its worker
+processes sharing the embedded model's cores, a timeout fit for LM calls, the tracking URI passed on, and the
+traces of a local store written by a collector process (`trace_collector.py`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from serving.trace_collector import (
     COLLECTOR_ENVIRONMENT,
     collector_command,
     exporter_environment,
-    trace_experiment_id,
     wants_collector,
 )
 from serving.tracking import mlflow_module, portable_uri
@@ -133,7 +132,7 @@ def start_server(model_uri: str, *, tracking_uri: str | None = None, host: str =
     environment = isolated_environment(tracking_uri, workers)
     collector = _launched_collector(tracking_uri, host) if wants_collector(tracking_uri) else None
     if collector is not None:
-        environment |= exporter_environment(collector.url, trace_experiment_id())
+        environment |= exporter_environment(collector.url)
     port = port or free_port(host)
     server = _launched(serve_command(model_uri, host, port, workers), environment, f"http://{host}:{port}")
     server = dataclasses.replace(server, collector=collector)

@@ -5,7 +5,6 @@ parallel through the LM door, one column per output field."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -27,18 +26,17 @@ from pipelines.parallel import parallel_map
 from pipelines.settings import LOCAL_MODEL, local_workers
 from serving.bundle import read_bundle, takes_k
 from serving.requests import Params, RequestError, rows
+from serving.trace_collector import named_experiment_id
 
 log = logging.getLogger(__name__)
 ERROR_COLUMN = "error"
 
 
 def _resolve_trace_experiment() -> None:
-    """Make the experiment the environment names (as a parent's `set_experiment` passes it on) the active
-    one, once: otherwise MLflow looks it up in the store again as each request's trace starts."""
-    if experiment_id := os.environ.get("MLFLOW_EXPERIMENT_ID"):
+    """Make the experiment the environment names the active one, once: otherwise MLflow looks it up in the
+    store again as each request's trace starts."""
+    if experiment_id := named_experiment_id():
         mlflow.set_experiment(experiment_id=experiment_id)
-    elif name := os.environ.get("MLFLOW_EXPERIMENT_NAME"):
-        mlflow.set_experiment(name)
 
 
 def _flush_traces_on_sigterm() -> None:

@@ -1,8 +1,8 @@
 """Served requests' traces written to the tracking store by a process of their own. MLflow writes each trace
 to a SQL store with some eighty statements on threads of the serving process, which then hold the interpreter
 away from the requests; sent instead in batches over OTLP to an `mlflow server` on the same store (its
-`/v1/traces` endpoint), the spans cost the serving process a fraction of a millisecond and the store still gets
-every trace (`python -m benchmarks run serving_load`). OTLP carries the spans, their inputs and outputs and the
+`/v1/traces` endpoint), a warm request takes 8 ms instead of 20 and the store still gets every trace
+(`python -m benchmarks run serving_load`). OTLP carries the spans, their inputs and outputs and the
 trace's own tags, not MLflow's trace metadata (the logged model and the source of the trace).
 
 A tracking server (`http(s)://`) is its own collector: there the served model keeps MLflow's own export."""
@@ -36,8 +36,10 @@ def collector_command(tracking_uri: str, host: str, port: int) -> list[str]:
             "--port", str(port), "--workers", "1"]
 
 
-def exporter_environment(collector_url: str, experiment_id: str) -> dict[str, str]:
-    """What makes MLflow in a serving process send its traces to the collector, into `experiment_id`."""
+def exporter_environment(collector_url: str, experiment_id: str | None = None) -> dict[str, str]:
+    """What makes MLflow in a serving process send its traces to the collector, into `experiment_id`
+    (by default `trace_experiment_id()`)."""
+    experiment_id = experiment_id or trace_experiment_id()
     return {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{collector_url}/v1/traces",
             "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
             "OTEL_EXPORTER_OTLP_TRACES_HEADERS": f"x-mlflow-experiment-id={experiment_id}",
@@ -47,11 +49,17 @@ def exporter_environment(collector_url: str, experiment_id: str) -> dict[str, st
 
 def trace_experiment_id() -> str:
     """The experiment served traces go to, as MLflow would choose it in the serving process: the one the
-    environment names by id or by name (created if missing), else the default experiment."""
+    environment names, else the default experiment."""
+    return named_experiment_id() or DEFAULT_EXPERIMENT_ID
+
+
+def named_experiment_id() -> str | None:
+    """The experiment the environment names by id or by name (created if missing), as a parent's
+    `set_experiment` passes it on; None when it names none."""
     if experiment_id := os.environ.get("MLFLOW_EXPERIMENT_ID"):
         return experiment_id
     if name := os.environ.get("MLFLOW_EXPERIMENT_NAME"):
         mlflow = mlflow_module()
         experiment = mlflow.get_experiment_by_name(name)
         return experiment.experiment_id if experiment else mlflow.create_experiment(name)
-    return DEFAULT_EXPERIMENT_ID
+    return None

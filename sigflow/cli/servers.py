@@ -12,7 +12,7 @@ import click
 
 from serving.endpoint import serve_command, serve_environment, start_collector, stop_session, ui_command
 from serving.registry import DEFAULT_ALIAS, aliased
-from serving.trace_collector import exporter_environment, trace_experiment_id, wants_collector
+from serving.trace_collector import exporter_environment, wants_collector
 from serving.tracking import TrackingStore
 from sigflow.cli.options import tracked
 
@@ -40,7 +40,7 @@ def serve(tracking: TrackingStore, model, host, port, workers) -> None:
         _become(command, environment)
     collector = start_collector(tracking.uri, host)  # a local store: traces are written by their own process
     try:
-        sys.exit(_supervised(command, environment | exporter_environment(collector.url, trace_experiment_id())))
+        sys.exit(_supervised(command, environment | exporter_environment(collector.url)))
     finally:
         collector.stop()
 
