@@ -2,12 +2,14 @@
 
 Demos are user/assistant turns, not pasted inline (inline, the small model copied the last demo's label:
 13 of 15 right fell to 3 of 15). Replies are `field: value` lines; the parser forgives missing or decorated
-prefixes, code fences and case, and a failed parse gets one corrective retry."""
+prefixes, code fences and case. A reply read only in part gets one retry that asks for the rest: the fields
+from the first unreadable one on, so a reply cut off by its token limit keeps what it wrote."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
 from pipelines import fieldtypes, prompts
@@ -63,6 +65,8 @@ def _render_fields(fields: Mapping[str, Field], values: Mapping[str, Any]) -> st
 
 def _render_field(field: Field, value: Any) -> str:
     if get_origin(field.annotation) is list and get_args(field.annotation) in ((str,), ()) and field.is_input:
+        if not value:
+            return f"{field.name}: (none)"
         numbered = "\n".join(f"[{index}] {item}" for index, item in enumerate(value, start=1))
         return f"{field.name}:\n{numbered}"
     return f"{field.name}: {fieldtypes.render(value)}"
@@ -70,18 +74,43 @@ def _render_field(field: Field, value: Any) -> str:
 
 def parse(signature: Signature, text: str) -> dict[str, Any]:
     """The typed output fields found in `text`; `ParseError` says which field failed and why."""
-    raw_values = _split_fields(signature, text)
-    outputs = {}
+    reading = read(signature, text)
+    if reading.problems:
+        raise ParseError(next(iter(reading.problems.values())), raw=text)
+    return reading.outputs
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What could be read of a reply: the typed output fields, and why each of the others could not be."""
+
+    outputs: dict[str, Any]
+    problems: dict[str, str]
+
+    def read_first(self, signature: Signature) -> list[str]:
+        """The output fields read, in order, up to the first that was not: what a retry need not ask again."""
+        names = list(signature.output_fields)
+        unread = [index for index, name in enumerate(names) if name in self.problems]
+        return names[:unread[0]] if unread else names
+
+
+def read(signature: Signature, text: str) -> Reading:
+    raw_values, missing = _split_fields(signature, text)
+    outputs, problems = {}, {}
+    problems.update({name: f"missing {name!r} (expected a line starting with {name}:)" for name in missing})
     for name, field in signature.output_fields.items():
-        try:
-            outputs[name] = fieldtypes.coerce(field.annotation, raw_values[name])
-        except fieldtypes.CoercionError as error:
-            raise ParseError(f"field {name!r}: {error}", raw=text) from None
-    return outputs
+        if name in raw_values:
+            try:
+                outputs[name] = fieldtypes.coerce(field.annotation, raw_values[name])
+            except fieldtypes.CoercionError as error:
+                problems[name] = f"field {name!r}: {error}"
+    ordered = {name: problems[name] for name in signature.output_fields if name in problems}
+    return Reading(outputs, ordered)
 
 
-def _split_fields(signature: Signature, text: str) -> dict[str, str]:
-    """The raw text of each output field, from `name:` markers (decorated with markdown or not)."""
+def _split_fields(signature: Signature, text: str) -> tuple[dict[str, str], list[str]]:
+    """The raw text of each output field found, from `name:` markers (decorated with markdown or not), and
+    the names of those not found."""
     cleaned = fieldtypes.strip_fences(text)
     names = list(signature.output_fields)
     found = {}
@@ -92,7 +121,7 @@ def _split_fields(signature: Signature, text: str) -> dict[str, str]:
         if marker:
             found[name] = marker
     if not found and len(names) == 1:
-        return {names[0]: cleaned}
+        return {names[0]: cleaned}, []
     ordered = sorted(found.items(), key=lambda item: item[1].start())
     values = {name: cleaned[marker.end():(ordered[index + 1][1].start() if index + 1 < len(ordered)
                                           else len(cleaned))].strip()
@@ -101,36 +130,42 @@ def _split_fields(signature: Signature, text: str) -> dict[str, str]:
     leading = cleaned[:ordered[0][1].start()].strip() if ordered else ""
     if len(missing) == 1 and leading and names.index(missing[0]) < names.index(ordered[0][0]):
         values[missing[0]] = leading  # e.g. reasoning written without its `reasoning:` prefix
-    elif missing:
-        raise ParseError(f"missing {', '.join(repr(name) for name in missing)} "
-                         f"(expected lines starting with {', '.join(f'{n}:' for n in names)})", raw=text)
-    return values
+        missing = []
+    return values, missing
 
 
 def predict(lm: LM, signature: Signature, demos: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any],
             **config: Any) -> dict[str, Any]:
-    """Ask `lm` and read its reply; on a parse failure ask once more, saying what was wrong. Both the
-    retry and a final failure are counted in usage (`parse_retries`, `parse_failures`)."""
+    """Ask `lm` and read its reply; when part of it cannot be read, ask once more for that part only (the
+    fields from the first unreadable one on), saying what was wrong, so a reply cut off by its token limit
+    keeps its reasoning and gains its answer. Both the retry and a final failure are counted in usage
+    (`parse_retries`, `parse_failures`)."""
     messages = format_messages(signature, demos, inputs)
     first = lm.complete(messages, **config)
-    try:
-        return _traced_parse(signature, first.text)
-    except ParseError as error:
-        record(lm.model, Usage(parse_retries=1))
-        correction = prompts.CORRECTION.format(problem=error, answer_template=answer_template(signature))
-        retry = [*messages, {"role": "assistant", "content": first.text}, {"role": "user", "content": correction}]
-        second = lm.complete(retry, **config)
-    try:
-        return _traced_parse(signature, second.text)
-    except ParseError:
+    reading = _traced_read(signature, first.text)
+    if not reading.problems:
+        return reading.outputs
+    record(lm.model, Usage(parse_retries=1))
+    kept = reading.read_first(signature)
+    rest = signature
+    for name in kept:
+        rest = rest.delete(name)
+    correction = prompts.CORRECTION.format(problem=next(iter(reading.problems.values())),
+                                           answer_template=answer_template(rest))
+    retry = [*messages, {"role": "assistant", "content": first.text}, {"role": "user", "content": correction}]
+    second = lm.complete(retry, **config)
+    completed = _traced_read(rest, second.text)
+    if completed.problems:
         record(lm.model, Usage(parse_failures=1))
-        raise
+        raise ParseError(next(iter(completed.problems.values())), raw=second.text)
+    merged = {**{name: reading.outputs[name] for name in kept}, **completed.outputs}
+    return {name: merged[name] for name in signature.output_fields}
 
 
-def _traced_parse(signature: Signature, text: str) -> dict[str, Any]:
-    """`parse`, as a PARSER span when a trace is active."""
+def _traced_read(signature: Signature, text: str) -> Reading:
+    """`read`, as a PARSER span when a trace is active."""
     with tracing.span("parse", "PARSER", {"text": text}) as opened:
-        outputs = parse(signature, text)
+        reading = read(signature, text)
         if opened is not None:
-            opened.set_outputs(to_jsonable(outputs))
-        return outputs
+            opened.set_outputs(to_jsonable({"outputs": reading.outputs, "problems": reading.problems}))
+        return reading

@@ -86,6 +86,34 @@ def test_one_corrective_retry_says_what_was_wrong_and_is_counted():
     assert prediction.usage.parse_retries == 1 and prediction.usage.calls == 2
 
 
+def test_a_reply_cut_off_before_its_answer_keeps_its_reasoning_and_is_asked_only_for_the_answer():
+    with ScriptedLM(["reasoning: The passage says Paris is the capital, and", "answer: Paris"]) as fake, \
+            track_usage() as usage:
+        prediction = Predict(QA, lm=fake.lm())(context=["Paris is the capital of France."], question="Capital?")
+    assert prediction.reasoning == "The passage says Paris is the capital, and"
+    assert prediction.answer == "Paris"
+    correction = fake.history[1].messages[-1]["content"]
+    assert "missing 'answer'" in correction
+    assert correction.endswith("answer: <text>") and "reasoning:" not in correction
+    assert usage.parse_retries == 1 and usage.calls == 2
+
+
+def test_an_unreadable_later_field_is_asked_again_alone():
+    signature = Signature("question -> reasoning, label: Literal['human', 'location']")
+    with ScriptedLM(["reasoning: A writer.\nlabel: animal", "label: human"]) as fake:
+        prediction = Predict(signature, lm=fake.lm())(question="Who wrote Hamlet?")
+    assert (prediction.reasoning, prediction.label) == ("A writer.", "human")
+    assert "reasoning:" not in fake.history[1].messages[-1]["content"]
+
+
+def test_a_reply_with_nothing_readable_is_asked_for_every_field_again():
+    with ScriptedLM(["I cannot say.\nMaybe.", "reasoning: It says so.\nanswer: Paris"]) as fake:
+        prediction = Predict(Signature("question -> reasoning, answer, confidence"), lm=fake.lm())
+        with pytest.raises(ParseError, match="missing 'confidence'"):
+            prediction(question="Capital?")
+    assert "reasoning: <text>\nanswer: <text>\nconfidence: <text>" in fake.history[1].messages[-1]["content"]
+
+
 def test_a_second_bad_reply_is_a_parse_error_carrying_the_raw_text():
     with ScriptedLM(["animal", "still an animal"]) as fake, track_usage() as usage, \
             pytest.raises(ParseError) as raised:
