@@ -1,5 +1,6 @@
-"""Program state as versioned JSON, keyed by predictor name: instructions, field descriptions, demos and LM
-settings (never secrets). No pickle: loading reads data, never code."""
+"""Program state as versioned JSON, keyed by predictor name: instructions, field descriptions, demos (and the
+pool of demos chosen per call), omitted outputs and LM settings (never secrets). No pickle: loading reads
+data, never code."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipelines.demo_pool import DemoPool
 from pipelines.fieldtypes import from_jsonable, to_jsonable
 from pipelines.lm.client import LM
 from pipelines.primitives import Example
@@ -17,7 +19,8 @@ from pipelines.versioned import FileFormat
 if TYPE_CHECKING:  # state reads programs through their predictors' attributes; modules import this file
     from pipelines.modules.module import Module, Predictor
 
-PROGRAM_STATE = FileFormat("sigflow.program", 1, "sigflow program state")
+# Version 2 adds each predictor's `demo_pool` and `omitted` outputs (null and none in version 1).
+PROGRAM_STATE = FileFormat("sigflow.program", 2, "sigflow program state")
 
 
 class StateError(ValueError):
@@ -38,8 +41,16 @@ def _predictor_state(predictor: Predictor) -> dict[str, Any]:
         "instructions": signature.instructions,
         "fields": [{"name": f.name, "kind": f.kind, "type": f.type_name, "desc": f.desc} for f in signature.fields],
         "demos": demos_to_jsonable(predictor.demos),
+        "demo_pool": _pool_state(predictor.demo_pool),
+        "omitted": list(predictor.omitted),
         "lm": predictor.lm.settings() if predictor.lm is not None else None,
     }
+
+
+def _pool_state(pool: DemoPool | None) -> dict[str, Any] | None:
+    if pool is None:
+        return None
+    return {"k": pool.k, "keys": list(pool.keys), "demos": demos_to_jsonable(pool.demos)}
 
 
 def demos_to_jsonable(demos: list[Example]) -> list[dict[str, Any]]:
@@ -83,7 +94,7 @@ def apply_state(program: Module, state: Any, source: str = "state") -> None:
         raise StateError(f"{source} does not fit {type(program).__name__}:\n- " + "\n- ".join(problems))
     prepared = {name: _prepare(name, predictor, saved[name], source) for name, predictor in predictors.items()}
     for name, predictor in predictors.items():  # only once every predictor's state could be built
-        predictor.signature, predictor.demos, predictor.lm = prepared[name]
+        predictor.signature, predictor.demos, predictor.demo_pool, predictor.omitted, predictor.lm = prepared[name]
 
 
 def _check_header(state: Any, source: str) -> None:
@@ -99,9 +110,21 @@ def _field_mismatches(name: str, predictor: Predictor, saved: Any) -> list[str]:
         ("instructions", isinstance(saved.get("instructions"), str), "must be a string"),
         ("demos", isinstance(saved.get("demos"), list) and all(isinstance(d, dict) for d in saved["demos"]),
          "must be a list of objects"),
+        ("demo_pool", saved.get("demo_pool") is None or isinstance(saved.get("demo_pool"), dict),
+         "must be an object or null"),
+        ("omitted", omittable(predictor, saved.get("omitted", [])),
+         "must list text outputs of the predictor, not all of its outputs"),
         ("lm", saved.get("lm") is None or isinstance(saved.get("lm"), dict), "must be an object or null"),
     ) if not ok]
     return problems + _signature_mismatches(name, predictor, saved)
+
+
+def omittable(predictor: Predictor, names: Any) -> bool:
+    """Whether `names` are text outputs this predictor may leave out (one output at least is still asked)."""
+    outputs = predictor.signature.output_fields
+    return (isinstance(names, list | tuple) and all(isinstance(name, str) for name in names)
+            and all(name in outputs and outputs[name].annotation is str for name in names)
+            and len(set(names)) < len(outputs))
 
 
 def _signature_mismatches(name: str, predictor: Predictor, saved: dict[str, Any]) -> list[str]:
@@ -121,16 +144,20 @@ def _describe(fields: list[tuple[str, str, str]]) -> str:
 
 
 def _prepare(name: str, predictor: Predictor, saved: dict[str, Any], source: str
-             ) -> tuple[Signature, list[Example], LM | None]:
-    """The signature, demos and LM that `saved` gives this predictor, or a StateError naming the problem."""
+             ) -> tuple[Signature, list[Example], DemoPool | None, tuple[str, ...], LM | None]:
+    """The signature, demos, pool, omitted outputs and LM that `saved` gives this predictor, or a StateError
+    naming the problem."""
     try:
         signature = predictor.signature.with_instructions(saved["instructions"]).with_field_descriptions(
             {f["name"]: str(f["desc"]) for f in saved["fields"]})
         demos = demos_from_jsonable(signature, saved["demos"])
+        pool = saved.get("demo_pool")
+        demo_pool = (DemoPool(demos_from_jsonable(signature, pool["demos"]), k=pool["k"], keys=pool["keys"])
+                     if pool else None)
         lm = LM(**saved["lm"]) if saved.get("lm") else None
     except (KeyError, TypeError, ValueError) as error:
         raise StateError(f"{source}: predictor {name!r} cannot be loaded: {error}") from error
-    return signature, demos, lm
+    return signature, demos, demo_pool, tuple(saved.get("omitted", ())), lm
 
 
 def fingerprint(program: Module) -> str:

@@ -13,6 +13,7 @@ from pipelines.lm.usage import track_usage
 from pipelines.primitives import Prediction
 
 if TYPE_CHECKING:
+    from pipelines.demo_pool import DemoPool
     from pipelines.lm.client import LM
     from pipelines.primitives import Example
     from pipelines.signatures import Signature
@@ -83,11 +84,14 @@ class Module:
 
 
 class Predictor(Module):
-    """A module with learnable state: its signature (instructions and field descriptions), its demos and
-    optionally its own LM. Optimizers tune exactly these; program state saves exactly these."""
+    """A module with learnable state: its signature (instructions and field descriptions), its demos (fixed,
+    or a pool chosen from per call), the text outputs it omits, and optionally its own LM. Optimizers tune
+    exactly these; program state saves exactly these."""
 
     signature: Signature
     demos: list[Example]
+    demo_pool: DemoPool | None
+    omitted: tuple[str, ...]
     lm: LM | None
 
 

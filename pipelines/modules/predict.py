@@ -6,6 +6,7 @@ from typing import Any
 
 from pipelines import adapter
 from pipelines.config import current_lm
+from pipelines.demo_pool import DemoPool
 from pipelines.lm.client import LM
 from pipelines.modules.module import Predictor
 from pipelines.modules.trace import record_step
@@ -15,25 +16,40 @@ from pipelines.signatures import Signature, ensure_signature
 
 class Predict(Predictor):
     """Fills a signature's outputs from its inputs. `demos` (examples with input and output fields) are
-    shown as earlier turns of the conversation; `config` (temperature, max_tokens, ...) goes to the LM."""
+    shown as earlier turns of the conversation, or, with a `demo_pool`, the pool's nearest to each call's
+    inputs; `config` (temperature, max_tokens, ...) goes to the LM. Text outputs named in `omitted` are not
+    asked for and come back empty: a chain-of-thought step told to answer directly omits its reasoning."""
 
     def __init__(self, signature: str | Signature, *, lm: LM | None = None, **config: Any):
         self.signature = ensure_signature(signature)
         self.demos: list[Example] = []
+        self.demo_pool: DemoPool | None = None
+        self.omitted: tuple[str, ...] = ()
         self.lm = lm
         self.config = config
 
     def forward(self, **inputs: Any) -> Prediction:
         self._check_inputs(inputs)
-        outputs = adapter.predict(self.lm or current_lm(), self.signature, self.demos, inputs, **self.config)
+        outputs = adapter.predict(self.lm or current_lm(), self.asked_signature(), self.demos_for(inputs), inputs,
+                                  **self.config)
         record_step(self, inputs, outputs)
-        return Prediction(outputs)
+        return Prediction({name: outputs.get(name, "") for name in self.signature.output_fields})
+
+    def asked_signature(self) -> Signature:
+        """The signature without the omitted outputs: what the LM is asked to write."""
+        asked = self.signature
+        for name in self.omitted:
+            asked = asked.delete(name)
+        return asked
 
     def format_prompt(self, **inputs: Any) -> str:
         """The conversation this step would send for `inputs` (demos included) as readable text: no LM call."""
         self._check_inputs(inputs)
-        messages = adapter.format_messages(self.signature, self.demos, inputs)
+        messages = adapter.format_messages(self.asked_signature(), self.demos_for(inputs), inputs)
         return "\n\n".join(f"--- {message['role']} ---\n{message['content']}" for message in messages)
+
+    def demos_for(self, inputs: dict[str, Any]) -> list[Example]:
+        return self.demo_pool.nearest(inputs) if self.demo_pool is not None else self.demos
 
     def _check_inputs(self, inputs: dict[str, Any]) -> None:
         expected = self.signature.input_fields
@@ -44,4 +60,5 @@ class Predict(Predictor):
             raise TypeError(f"{self.signature.spec!r} takes inputs {list(expected)}: {'; '.join(problems)}")
 
     def __repr__(self) -> str:
-        return f"Predict({self.signature.spec!r}, demos={len(self.demos)})"
+        demos = repr(self.demo_pool) if self.demo_pool is not None else len(self.demos)
+        return f"Predict({self.signature.spec!r}, demos={demos})"

@@ -2,8 +2,9 @@
 
 from pipelines.optimizers.base import Optimizer
 from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.optimizers.knn import KNNFewShot
 from pipelines.optimizers.labeled import LabeledFewShot
 from pipelines.optimizers.mipro import MIPRO
 from pipelines.optimizers.random_search import BootstrapRandomSearch
 
-__all__ = ["MIPRO", "BootstrapFewShot", "BootstrapRandomSearch", "LabeledFewShot", "Optimizer"]
+__all__ = ["MIPRO", "BootstrapFewShot", "BootstrapRandomSearch", "KNNFewShot", "LabeledFewShot", "Optimizer"]

@@ -2,7 +2,8 @@
 Instructions and Demonstrations for Multi-Stage Language Model Programs" (Opsahl-Ong et al., 2024).
 
 (a) Demo sets are bootstrapped from the program's passing runs; (b) instructions are proposed by the LM,
-grounded in the data, the program, demos and a tip, the original kept; (c) a TPE sampler picks combinations,
+grounded in the data, the program, demos and a tip, the original kept; (c) a TPE sampler picks combinations
+(an instruction, a demo set and how many of its demos to show, and whether a chain-of-thought step reasons),
 scored on minibatches, and the most promising are scored on the whole validation set. Under a budget, in a
 resumable SQLite study, with one or more objectives."""
 
@@ -25,7 +26,8 @@ from pipelines.lm.budget import Budget
 from pipelines.lm.client import LM
 from pipelines.lm.errors import BudgetExceeded
 from pipelines.lm.usage import Usage, track_usage
-from pipelines.modules import Module
+from pipelines.modules import Module, Predictor
+from pipelines.modules.chain_of_thought import REASONING
 from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
 from pipelines.optimizers.demo_sets import propose_demo_sets
 from pipelines.optimizers.pareto import pareto_front, pick
@@ -36,6 +38,7 @@ from pipelines.optimizers.search import Search, SearchState, TrialListener, tria
 from pipelines.optimizers.search_space import Combination, PredictorCandidates, SearchSpace
 from pipelines.optimizers.study import open_study, quiet_optuna, save_space, saved_space
 from pipelines.primitives import Example
+from pipelines.state import omittable
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +165,10 @@ class MIPRO(Optimizer):
                                                 num_candidates=settings.num_candidates,
                                                 lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
                                                 num_threads=self.num_threads)
-        space = SearchSpace({name: PredictorCandidates(instructions[name], demo_sets.sets[name])
-                             for name, _ in program.named_predictors()})
+        space = SearchSpace({name: PredictorCandidates(instructions[name], demo_sets.sets[name],
+                                                       _demo_counts(demo_sets.sets[name], settings),
+                                                       _reasoning_choices(predictor, settings))
+                             for name, predictor in program.named_predictors()})
         save_space(study, space.to_dict())
         return _Candidates(space, demo_sets.program_runs, bootstrap_usage.total, proposal_usage.total)
 
@@ -190,6 +195,26 @@ def _choose(program: Module, space: SearchSpace, book: ScoreBook, costs: tuple[s
                           full[combination].standard_error, full[combination].tokens, full[combination].latency)
               for combination in front]
     return _Choice(space.build(program, chosen), full[chosen].score, chosen, baseline, pareto)
+
+
+def _demo_counts(demo_sets: list[list[Example]], settings: SearchSettings) -> tuple[int, ...]:
+    """1, 2, 4, ... and the largest set's size: the numbers of demos the search may show."""
+    largest = max((len(demo_set) for demo_set in demo_sets), default=0)
+    if not settings.search_demo_counts or largest < 2:
+        return ()
+    counts = [1]
+    while counts[-1] * 2 < largest:
+        counts.append(counts[-1] * 2)
+    return (*counts, largest)
+
+
+def _reasoning_choices(predictor: Predictor, settings: SearchSettings) -> tuple[bool, ...]:
+    """Whether the step reasons, its own way first, and the other way when the search may choose it."""
+    outputs = predictor.signature.output_fields
+    reasons = REASONING not in predictor.omitted
+    if not settings.search_reasoning or REASONING not in outputs or not omittable(predictor, [REASONING]):
+        return (reasons,)
+    return reasons, not reasons
 
 
 def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:

@@ -27,6 +27,10 @@ class SearchSettings:
     """Promising combinations scored on the whole validation set, besides the anchors."""
     max_bootstrapped_demos: int = 4
     max_labeled_demos: int = 4
+    search_demo_counts: bool = True
+    """Also choose how many of a set's demos to show: 1, 2, 4, ... up to the largest set."""
+    search_reasoning: bool = True
+    """Also choose whether a chain-of-thought step reasons or answers directly."""
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

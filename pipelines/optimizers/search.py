@@ -98,8 +98,7 @@ class Search:
     def __init__(self, state: SearchState, listeners: Sequence[TrialListener] = ()):
         self.state = state
         self.listeners = list(listeners)
-        self.distributions = {name: CategoricalDistribution(list(range(count)))
-                              for name, count in state.space.choices().items()}
+        self.distributions = {name: CategoricalDistribution(values) for name, values in state.space.choices().items()}
         self._restore()
 
     def run(self) -> None:

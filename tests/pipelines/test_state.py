@@ -51,7 +51,7 @@ def test_saved_state_is_json_without_secrets(tmp_path):
     _trained().save(tmp_path / "program.json")
     text = (tmp_path / "program.json").read_text()
     state = json.loads(text)
-    assert state["format"] == "sigflow.program" and state["version"] == 1
+    assert state["format"] == "sigflow.program" and state["version"] == 2
     assert set(state["predictors"]) == {"classify", "answer.predict"}
     assert "SECRET" not in text and "api_key" not in text
 
@@ -75,9 +75,9 @@ def test_every_mismatch_is_reported_at_once(tmp_path):
 
 def test_a_newer_format_is_refused_with_a_clear_message(tmp_path):
     state = json.loads((FIXTURES / "program_state_v1.json").read_text())
-    state["version"] = 2
+    state["version"] = 3
     (tmp_path / "newer.json").write_text(json.dumps(state))
-    with pytest.raises(StateError, match="format version 2; this sigflow reads up to 1: upgrade"):
+    with pytest.raises(StateError, match="format version 3; this sigflow reads up to 2: upgrade"):
         Program().load(tmp_path / "newer.json")
 
 
@@ -94,6 +94,7 @@ def test_the_version_1_fixture_still_loads(tmp_path):
     assert program.classify.signature.instructions == "Say who or where."
     assert program.classify.demos[0]["label"] == "human"
     assert program.answer.predict.lm is None
+    assert program.classify.demo_pool is None
 
 
 @settings(max_examples=60, deadline=None)

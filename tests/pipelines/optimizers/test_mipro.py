@@ -106,7 +106,7 @@ def test_bootstrapfewshots_demos_are_scored_in_full_and_the_search_returns_no_le
     compiled, _ = _compile(optimizer)
     original, bootstrapped = optimizer.trials_
     assert (original.kind, bootstrapped.kind) == ("original", "bootstrapped")
-    assert bootstrapped.combination == "0.2" and bootstrapped.full and bootstrapped.seen == 12
+    assert bootstrapped.combination == "0.2x3" and bootstrapped.full and bootstrapped.seen == 12
     assert bootstrapped.score > original.score  # demos help the scripted model
     assert optimizer.best_score_ == bootstrapped.score
     assert compiled.demos == optimizer.search_space_.predictors["self"].demo_sets[2]
@@ -259,9 +259,9 @@ def test_multi_objective_search_returns_a_pareto_set_and_picks_by_the_rule():
     points, candidates = optimizer.pareto_, optimizer.search_space_.predictors["self"]
     assert points
     for point in points:  # each point carries the program its combination builds
-        ((instruction, demos),) = point.combination
+        ((instruction, demo_set, shown, _),) = point.combination
         assert point.program.signature.instructions == candidates.instructions[instruction]
-        assert point.program.demos == candidates.demo_sets[demos]
+        assert point.program.demos == candidates.demo_sets[demo_set][:shown]
     for point in points:
         assert not any(other.score >= point.score and other.tokens <= point.tokens
                        and (other.score, other.tokens) != (point.score, point.tokens) for other in points)
@@ -299,3 +299,41 @@ def test_optuna_stays_quiet_during_a_search_and_its_verbosity_comes_back(caplog)
         optuna_logger.removeHandler(caplog.handler)
     assert [record for record in caplog.records if record.name.startswith("optuna")] == []
     assert optuna.logging.get_verbosity() == optuna.logging.INFO
+
+
+class FewDemosDirectModel(CapitalModel):
+    """Right on every country when shown exactly one demo and not asked to reason; wrong otherwise."""
+
+    def __call__(self, messages) -> str:
+        last = messages[-1]["content"]
+        if last.startswith(("examples:", "task_summary:")):
+            return super().__call__(messages)
+        country = last.split(": ", 1)[1]
+        demos = (len(messages) - 2) // 2
+        right = demos == 1 and "reasoning:" not in messages[0]["content"]
+        return ("" if right else "reasoning: Let me think.\n") + f"capital: {COUNTRIES[country] if right else 'Atlantis'}"
+
+
+def test_the_search_chooses_how_many_demos_to_show_and_whether_a_step_reasons():
+    from pipelines import ChainOfThought
+
+    optimizer = _mipro(num_trials=16, num_full_evals=2, max_bootstrapped_demos=2, max_labeled_demos=2)
+    with ScriptedLM(responder=FewDemosDirectModel()) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(ChainOfThought("country -> capital"), TRAIN, valset=VAL)
+    candidates = optimizer.search_space_.predictors["predict"]
+    assert candidates.demo_counts == (1, 2) and candidates.reasoning == (True, False)
+    (_, _, shown, reasons), = optimizer.best_combination_
+    assert (shown, reasons) == (1, 0) and optimizer.best_score_ == 1.0
+    assert len(compiled.predict.demos) == 1 and compiled.predict.omitted == ("reasoning",)
+    assert compiled(country="Country3").reasoning == ""
+
+
+def test_equal_programs_are_one_combination_and_their_parameters_make_them_again():
+    optimizer = _mipro(num_trials=0)
+    _compile(optimizer)
+    space = optimizer.search_space_
+    no_demos = [space.combination({"self.instruction": 0, "self.demos": 0, "self.num_demos": count})
+                for count in space.predictors["self"].demo_counts]
+    assert set(no_demos) == {space.original}
+    for combination in [space.original, space.bootstrapped, ((1, 2, 2, 1),)]:
+        assert space.combination(space.params(combination)) == combination

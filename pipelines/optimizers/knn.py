@@ -1,0 +1,96 @@
+"""`KNNFewShot`: every predictor gets a pool of demos from the training set, and each call shows the `k`
+whose questions are nearest its own. A demo is the program's own passing run on that training example where
+bootstrapping found one, its labels otherwise where they make a whole demo: every output of the step. A
+chain-of-thought step's labels lack its reasoning, and a demo without it taught the model to skip it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pipelines.demo_pool import DemoPool
+from pipelines.evaluation.metrics import Metric
+from pipelines.lm.budget import Budget
+from pipelines.modules import Module, Predictor
+from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
+from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.primitives import Example
+
+
+class KNNFewShot(Optimizer):
+    """`k` demos per call from each predictor's pool. With a `metric`, the program first runs on up to
+    `max_bootstrap_runs` training examples (all by default) and its passing runs become demos; without one,
+    the pool holds labels only. `keys` names the input fields compared (default: the predictor's inputs that
+    are also the training examples' inputs, such as the question). A spent `budget` ends bootstrapping
+    early; the examples not reached give labeled demos."""
+
+    def __init__(self, k: int = 4, metric: Metric | Callable[..., Any] | None = None, *,
+                 max_bootstrap_runs: int | None = None, keys: Sequence[str] | None = None, num_threads: int = 4,
+                 budget: Budget | None = None, seed: int = 0):
+        self.k = k
+        self.metric = metric
+        self.max_bootstrap_runs = max_bootstrap_runs
+        self.keys = keys
+        self.num_threads = num_threads
+        self.budget = budget
+        self.seed = seed
+
+    def compile(self, program: Module, trainset: Sequence[Example],
+                valset: Sequence[Example] | None = None) -> Module:
+        """`valset` is accepted for the common protocol; the pools are built from `trainset` alone."""
+        check_inputs(program, trainset)
+        if self.k < 1:
+            raise ValueError(f"k must be at least 1, got {self.k}")
+        bootstrapped, self.program_runs_, self.stopped_by_budget_ = self._bootstrap(program, list(trainset))
+        compiled = program.deepcopy()
+        self.pool_sizes_ = {}
+        for name, predictor in compiled.named_predictors():
+            keys = self._keys(predictor, trainset)
+            passed = bootstrapped.get(name, [])
+            labeled = _labeled(predictor, keys, passed, trainset)
+            predictor.demos, predictor.demo_pool = [], DemoPool([*passed, *labeled], k=self.k, keys=keys)
+            self.pool_sizes_[name] = {"bootstrapped": len(passed), "labeled": len(labeled)}
+        return compiled
+
+    def estimate(self, program: Module, trainset: Sequence[Example],
+                 valset: Sequence[Example] | None = None) -> CallEstimate:
+        runs = 0 if self.metric is None else min(len(trainset), self.max_bootstrap_runs or len(trainset))
+        return CallEstimate(bootstrap_runs=runs, lm_calls_per_run=len(program.named_predictors()))
+
+    def report(self) -> dict[str, Any]:
+        return {**super().report(), "pool_sizes": self.pool_sizes_}
+
+    def _bootstrap(self, program: Module, trainset: list[Example]) -> tuple[dict[str, list[Example]], int, bool]:
+        """Demos per predictor from passing runs, the runs made, and whether the budget stopped them."""
+        if self.metric is None:
+            return {}, 0, False
+        runs = trainset[:self.max_bootstrap_runs] if self.max_bootstrap_runs is not None else trainset
+        teacher = program.deepcopy()
+        for predictor in teacher.predictors():
+            predictor.demos, predictor.demo_pool = [], None
+        bootstrapper = BootstrapFewShot(self.metric, max_bootstrapped_demos=len(runs), max_labeled_demos=0,
+                                        teacher=teacher, num_threads=self.num_threads, budget=self.budget,
+                                        seed=self.seed)
+        bootstrapper.compile(program, runs)
+        return bootstrapper.bootstrapped_, bootstrapper.attempts_, bootstrapper.stopped_by_budget_
+
+    def _keys(self, predictor: Predictor, trainset: Sequence[Example]) -> tuple[str, ...]:
+        inputs = list(predictor.signature.input_fields)
+        if self.keys is not None:
+            unknown = [key for key in self.keys if key not in inputs]
+            if unknown:
+                raise ValueError(f"keys {unknown} are not inputs of {predictor.signature.spec!r}")
+            return tuple(self.keys)
+        shared = [name for name in inputs if name in trainset[0].input_keys]
+        return tuple(shared or inputs)
+
+
+def _labeled(predictor: Predictor, keys: tuple[str, ...], bootstrapped: list[Example],
+             trainset: Sequence[Example]) -> list[Example]:
+    """The training examples no bootstrapped demo covers that make a whole demo of this predictor: they
+    have its key fields and every one of its outputs."""
+    outputs = predictor.signature.output_fields
+    covered = {tuple(str(demo[key]) for key in keys) for demo in bootstrapped}
+    return [example for example in trainset
+            if all(key in example for key in keys) and all(name in example for name in outputs)
+            and tuple(str(example[key]) for key in keys) not in covered]

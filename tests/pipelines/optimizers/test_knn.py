@@ -1,0 +1,84 @@
+"""Demos chosen per call (`DemoPool`, `KNNFewShot`) with a scripted LM and the real embedder."""
+
+import pytest
+
+from pipelines import Budget, ChainOfThought, Example, Predict, ScriptedLM, accuracy, context
+from pipelines.demo_pool import DemoPool
+from pipelines.optimizers import KNNFewShot
+from pipelines.state import program_state
+
+QUESTIONS = {
+    "Who wrote Hamlet?": "human", "Who painted the Mona Lisa?": "human", "Who invented the telephone?": "human",
+    "Where is the Eiffel Tower?": "location", "Where is Mount Everest?": "location",
+    "How many legs does a spider have?": "numeric", "How many moons does Mars have?": "numeric",
+    "What does NASA stand for?": "abbreviation",
+}
+TRAIN = [Example(question=question, label=label).with_inputs("question") for question, label in QUESTIONS.items()]
+
+
+def _label_of(messages) -> str:
+    question = messages[-1]["content"].split(": ", 1)[1]
+    return f"label: {QUESTIONS.get(question, 'human')}"
+
+
+def test_a_pool_shows_the_nearest_demos_nearest_last_and_never_the_question_itself():
+    pool = DemoPool(TRAIN, k=2, keys=["question"])
+    chosen = pool.nearest({"question": "Who composed the Magic Flute?"})
+    assert len(chosen) == 2 and all(demo.label == "human" for demo in chosen)
+    assert [demo.question for demo in pool.nearest({"question": "Where is Mount Everest?"})][-1] == \
+        "Where is the Eiffel Tower?"
+    assert "Who wrote Hamlet?" not in [demo.question for demo in pool.nearest({"question": "Who wrote Hamlet?"})]
+
+
+def test_a_pool_refuses_demos_without_its_keys_and_a_k_below_one():
+    with pytest.raises(ValueError, match="lack the key field"):
+        DemoPool([Example(label="human")], k=1, keys=["question"])
+    with pytest.raises(ValueError, match="at least 1 demo"):
+        DemoPool(TRAIN, k=0, keys=["question"])
+
+
+def test_knn_with_labels_only_shows_each_call_its_nearest_training_questions():
+    compiled = KNNFewShot(k=3).compile(Predict("question -> label"), TRAIN)
+    assert compiled.demos == [] and len(compiled.demo_pool.demos) == len(TRAIN)
+    with ScriptedLM(responder=_label_of) as fake, context(lm=fake.lm()):
+        compiled(question="How many wheels does a tricycle have?")
+    shown = [message["content"] for message in fake.history[0].messages if message["role"] == "user"][:-1]
+    assert len(shown) == 3 and shown[-1].startswith("question: How many")
+
+
+def test_knn_bootstraps_passing_runs_and_a_reasoning_step_takes_no_bare_labels():
+    right = {"Who wrote Hamlet?", "Where is the Eiffel Tower?"}
+
+    def reason_then_label(messages) -> str:
+        question = messages[-1]["content"].split(": ", 1)[1]
+        label = QUESTIONS[question] if question in right else "entity"
+        return f"reasoning: It asks about {question}\nlabel: {label}"
+
+    optimizer = KNNFewShot(k=2, metric=accuracy("label"), num_threads=2)
+    with ScriptedLM(responder=reason_then_label) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(ChainOfThought("question -> label"), TRAIN)
+    pool = compiled.predict.demo_pool.demos
+    assert {demo.question for demo in pool} == right and all(demo.reasoning for demo in pool)
+    assert optimizer.pool_sizes_ == {"predict": {"bootstrapped": 2, "labeled": 0}}
+    assert optimizer.program_runs_ == len(TRAIN)
+
+
+def test_a_spent_budget_ends_bootstrapping_and_the_labels_fill_the_pool():
+    optimizer = KNNFewShot(k=2, metric=accuracy("label"), num_threads=1, budget=Budget(max_calls=2))
+    with ScriptedLM(responder=_label_of) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(Predict("question -> label"), TRAIN)
+    assert optimizer.stopped_by_budget_
+    sizes = optimizer.pool_sizes_["self"]
+    assert sizes["bootstrapped"] == 2 and sizes["bootstrapped"] + sizes["labeled"] == len(TRAIN)
+    assert len(compiled.demo_pool.demos) == len(TRAIN)
+
+
+def test_the_pool_is_saved_as_json_state_and_loads_into_a_fresh_program(tmp_path):
+    compiled = KNNFewShot(k=2).compile(Predict("question -> label"), TRAIN)
+    compiled.save(tmp_path / "program.json")
+    saved = program_state(compiled)["predictors"]["self"]["demo_pool"]
+    assert saved["k"] == 2 and saved["keys"] == ["question"] and len(saved["demos"]) == len(TRAIN)
+    loaded = Predict("question -> label").load(tmp_path / "program.json")
+    asked = {"question": "Who directed Jaws?"}
+    assert loaded.demo_pool.nearest(asked) == compiled.demo_pool.nearest(asked)
+    assert loaded.fingerprint() == compiled.fingerprint()
