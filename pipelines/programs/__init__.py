@@ -1,4 +1,4 @@
-"""The shipped programs, `classify` and `rag`: what each needs and how it is scored."""
+"""The shipped programs, `classify`, `rag` and `multihop`: what each needs and how it is scored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pipelines.datasets import Dataset
 from pipelines.evaluation.metrics import Metric
 from pipelines.modules import Module
 from pipelines.programs.classify import Classify, classify_metrics
-from pipelines.programs.rag import DEFAULT_K, RAG, rag_metrics
+from pipelines.programs.multihop import MultiHop
+from pipelines.programs.rag import RAG, rag_metrics
 from pipelines.retrieval.indexes import cached_store
 
 
@@ -32,15 +33,20 @@ class ProgramSpec:
             raise ValueError(f"program {self.name!r} runs on {', '.join(self.datasets)}, not {dataset!r}")
 
 
-def _build_rag(dataset: Dataset | None) -> RAG:
-    if dataset is None or dataset.corpus is None:
-        return RAG()
-    return RAG(cached_store(dataset.name, dataset.corpus), k=DEFAULT_K)
+def _over_store(program: Callable[..., Module]) -> Callable[[Dataset | None], Module]:
+    """Builds `program` over the store of the dataset's corpus (none without a corpus)."""
+    def build(dataset: Dataset | None) -> Module:
+        if dataset is None or dataset.corpus is None:
+            return program()
+        return program(cached_store(dataset.name, dataset.corpus))
+
+    return build
 
 
 PROGRAMS = {
     "classify": ProgramSpec("classify", ("trec",), "question", lambda dataset: Classify(), classify_metrics),
-    "rag": ProgramSpec("rag", ("bbc", "hotpotqa"), "question", _build_rag, rag_metrics),
+    "rag": ProgramSpec("rag", ("bbc", "hotpotqa"), "question", _over_store(RAG), rag_metrics),
+    "multihop": ProgramSpec("multihop", ("hotpotqa", "bbc"), "question", _over_store(MultiHop), rag_metrics),
 }
 
 
@@ -50,4 +56,4 @@ def program_spec(name: str) -> ProgramSpec:
     return PROGRAMS[name]
 
 
-__all__ = ["PROGRAMS", "RAG", "Classify", "ProgramSpec", "program_spec"]
+__all__ = ["PROGRAMS", "RAG", "Classify", "MultiHop", "ProgramSpec", "program_spec"]
