@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipelines import settings
+
 HERE = Path(__file__).parent
 RESULTS_DIR = HERE / "results"
 RESULTS_MD = HERE / "RESULTS.md"
@@ -44,17 +46,20 @@ BENCHMARKS = {
 
 @contextlib.contextmanager
 def fresh_cache_dir() -> Iterator[str]:
-    """An empty LM cache for the duration of a measurement; the caller's cache setting comes back after."""
-    previous = os.environ.get("SIGFLOW_CACHE_DIR")
+    """An empty LM cache for the duration of a measurement; the models stay where they are (they are not a
+    cache of answers: the embedding model would be built again). The caller's settings come back after."""
+    saved = {name: os.environ.get(name) for name in ("SIGFLOW_CACHE_DIR", "SIGFLOW_MODEL_DIR")}
+    models = str(settings.model_dir())
     with tempfile.TemporaryDirectory() as directory:
-        os.environ["SIGFLOW_CACHE_DIR"] = directory
+        os.environ.update({"SIGFLOW_CACHE_DIR": directory, "SIGFLOW_MODEL_DIR": models})
         try:
             yield directory
         finally:
-            if previous is None:
-                del os.environ["SIGFLOW_CACHE_DIR"]
-            else:
-                os.environ["SIGFLOW_CACHE_DIR"] = previous
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def checkpointed(benchmark: str, part: str, settings: dict[str, Any], measure: Callable[[], dict[str, Any]],

@@ -1,7 +1,8 @@
 """`KNNFewShot`: every predictor gets a pool of demos from the training set, and each call shows the `k`
 whose questions are nearest its own. A demo is the program's own passing run on that training example where
-bootstrapping found one, its labels otherwise where they make a whole demo: every output of the step. A
-chain-of-thought step's labels lack its reasoning, and a demo without it taught the model to skip it."""
+bootstrapping found one, its labels otherwise where they make a whole demo: every output the step asks for.
+A chain-of-thought step's labels lack its reasoning (unless it answers directly), and a demo without it
+teaches the model to skip it."""
 
 from __future__ import annotations
 
@@ -88,8 +89,8 @@ class KNNFewShot(Optimizer):
 def _labeled(predictor: Predictor, keys: tuple[str, ...], bootstrapped: list[Example],
              trainset: Sequence[Example]) -> list[Example]:
     """The training examples no bootstrapped demo covers that make a whole demo of this predictor: they
-    have its key fields and every one of its outputs."""
-    outputs = predictor.signature.output_fields
+    have its key fields and every output it asks for (a step that answers directly omits its reasoning)."""
+    outputs = [name for name in predictor.signature.output_fields if name not in predictor.omitted]
     covered = {tuple(str(demo[key]) for key in keys) for demo in bootstrapped}
     return [example for example in trainset
             if all(key in example for key in keys) and all(name in example for name in outputs)

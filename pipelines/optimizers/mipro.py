@@ -64,6 +64,7 @@ class _Candidates:
     """The search space, and what building it cost (nothing when a resumed study already holds it)."""
 
     space: SearchSpace
+    proposed: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     bootstrap_runs: int = 0
     bootstrap_usage: Usage = field(default_factory=Usage)
     proposal_usage: Usage = field(default_factory=Usage)
@@ -121,6 +122,7 @@ class MIPRO(Optimizer):
                 log.warning("the search stopped early, the budget is spent (%s); returning the best fully "
                             "evaluated program so far", error)
         self.study_, self.search_space_, self.trials_ = study, candidates.space, trial_records(study)
+        self.proposed_ = candidates.proposed
         self.stopped_by_budget_ = stopped or search.state.budget_limited
         self.usage_, self.proposal_usage_ = total.total, candidates.proposal_usage
         self.task_usage_ = search.state.task_usage + candidates.bootstrap_usage
@@ -135,6 +137,7 @@ class MIPRO(Optimizer):
 
     def report(self) -> dict[str, Any]:
         return {**super().report(), "proposal_lm_calls": self.proposal_usage_.calls, "trials": len(self.trials_),
+                "proposed_instructions": self.proposed_,
                 "search_score": self.best_score_,
                 "pareto": [{"score": point.score, "tokens": point.tokens, "latency": point.latency}
                            for point in self.pareto_]}
@@ -154,23 +157,24 @@ class MIPRO(Optimizer):
         """The candidates saved in the study, or new ones (bootstrapped demos, proposed instructions)."""
         saved = saved_space(study)
         if saved is not None:
-            return _Candidates(SearchSpace.from_dict(saved, program))
+            return _Candidates(SearchSpace.from_dict(saved[0], program), saved[1])
         with track_usage() as bootstrap_usage:
             demo_sets = propose_demo_sets(program, trainset, metric, num_sets=settings.num_candidates,
                                           max_bootstrapped_demos=settings.max_bootstrapped_demos,
                                           max_labeled_demos=settings.max_labeled_demos,
                                           num_threads=self.num_threads, seed=self.seed)
         with track_usage() as proposal_usage:
-            instructions = propose_instructions(program, trainset, demo_sets.sets,
-                                                num_candidates=settings.num_candidates,
-                                                lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
-                                                num_threads=self.num_threads)
-        space = SearchSpace({name: PredictorCandidates(instructions[name], demo_sets.sets[name],
+            proposals = propose_instructions(program, trainset, demo_sets.sets,
+                                             num_candidates=settings.num_candidates,
+                                             lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
+                                             num_threads=self.num_threads)
+        space = SearchSpace({name: PredictorCandidates(proposals.instructions[name], demo_sets.sets[name],
                                                        _demo_counts(demo_sets.sets[name], settings),
                                                        _reasoning_choices(predictor, settings))
                              for name, predictor in program.named_predictors()})
-        save_space(study, space.to_dict())
-        return _Candidates(space, demo_sets.program_runs, bootstrap_usage.total, proposal_usage.total)
+        save_space(study, space.to_dict(), proposals.proposed)
+        return _Candidates(space, proposals.proposed, demo_sets.program_runs, bootstrap_usage.total,
+                           proposal_usage.total)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
 """Candidate instructions per predictor, written by the LM and grounded as in MIPRO: a summary of the
 training data, a description of the program, demos of the step done right, and a randomly drawn tip.
-The predictor's own instruction is always kept as candidate 0."""
+The predictor's own instruction is always kept as candidate 0. A proposal that speaks of what it was shown
+rather than of the task ("Summarize the examples into a summary ...", "the program") is discarded before it
+costs a trial: a small model writes those often, and they describe no task."""
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines import adapter, prompts
@@ -26,20 +30,34 @@ DEMOS_SHOWN = 3
 VALUE_CHARS = 300
 MAX_INSTRUCTION_CHARS = 800
 
+# Words of the proposal prompt's own furniture, which an instruction for the task has no reason to use.
+OFF_TASK = re.compile(r"\b(?:examples|the example|summar(?:y|ies|ize|ise|izing|ising)|programs?|tips?|"
+                      r"task summary|language models?)\b", re.IGNORECASE)
+
 SUMMARIZE = Signature("examples -> summary", instructions=prompts.DATASET_SUMMARY)
 PROPOSE = Signature("task_summary, program, step, examples, tip -> instruction",
                     instructions=prompts.PROPOSE_INSTRUCTION)
 
 
+@dataclass(frozen=True)
+class Proposals:
+    """The candidates per predictor (the original first), and every proposal made with what became of it."""
+
+    instructions: dict[str, list[str]]
+    proposed: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    """Per predictor, each reply as `{"text", "outcome"}`: kept, repeated, too short, off task (the words)."""
+
+
 def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets: Mapping[str, list[list[Example]]],
-                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> dict[str, list[str]]:
+                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
     """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
-    or a call the budget refuses, is one fewer candidate, not an error. With one candidate nothing is
-    proposed and no call is made, the data summary included."""
+    or a call the budget refuses, is one fewer candidate, not an error; so is a proposal off the task. With
+    one candidate nothing is proposed and no call is made, the data summary included."""
     instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
                                           for name, predictor in program.named_predictors()}
+    proposed: dict[str, list[dict[str, str]]] = {name: [] for name in instructions}
     if num_candidates < 2:
-        return instructions
+        return Proposals(instructions, proposed)
     rng = random.Random(seed)
     summary = _summarize(trainset, lm, rng, seed)
     description = describe_program(program)
@@ -55,12 +73,26 @@ def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets
 
     written = parallel_map(propose, jobs, num_threads=num_threads, description="proposing instructions")
     for (name, *_), text in zip(jobs, written, strict=False):
+        if text is None:
+            continue
         cleaned = _clean(text)
-        if cleaned in instructions[name]:
-            log.info("an instruction proposal repeated a candidate: %r", cleaned)
-        elif cleaned:
+        outcome = _judge(cleaned, instructions[name])
+        proposed[name].append({"text": cleaned or text, "outcome": outcome})
+        if outcome == "kept":
             instructions[name].append(cleaned)
-    return instructions
+        else:
+            log.info("an instruction proposal was not kept (%s): %r", outcome, cleaned or text)
+    return Proposals(instructions, proposed)
+
+
+def _judge(cleaned: str | None, candidates: list[str]) -> str:
+    """What becomes of a proposal: kept, or why not."""
+    if not cleaned:
+        return "too short"
+    if cleaned in candidates:
+        return "repeated"
+    words = sorted({match.lower() for match in OFF_TASK.findall(cleaned)})
+    return f"off task ({', '.join(words)})" if words else "kept"
 
 
 def describe_program(program: Module) -> str:
@@ -118,7 +150,4 @@ def _clean(text: str | None) -> str | None:
     cleaned = text.strip().strip('"').strip()
     if cleaned.lower().startswith("instruction:"):
         cleaned = cleaned.split(":", 1)[1].strip()
-    if len(cleaned) < 10:
-        log.warning("an instruction proposal was too short to use: %r", cleaned)
-        return None
-    return cleaned[:MAX_INSTRUCTION_CHARS]
+    return cleaned[:MAX_INSTRUCTION_CHARS] if len(cleaned) >= 10 else None

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 INPUTS_ATTR = "sigflow.inputs"
 SPACE_ATTR = "sigflow.search_space"
+PROPOSED_ATTR = "sigflow.proposed_instructions"
 STUDY_NAME = "sigflow"
 SQLITE_LOCK_SECONDS = 60
 
@@ -64,13 +65,15 @@ def open_study(path: Path | None, *, directions: list[str], seed: int, startup_t
     return study
 
 
-def saved_space(study: optuna.Study) -> dict[str, Any] | None:
+def saved_space(study: optuna.Study) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The search space saved in the study, and the instruction proposals it was built from."""
     saved = study.user_attrs.get(SPACE_ATTR)
-    return json.loads(saved) if saved else None
+    return (json.loads(saved), json.loads(study.user_attrs.get(PROPOSED_ATTR) or "{}")) if saved else None
 
 
-def save_space(study: optuna.Study, space: dict[str, Any]) -> None:
+def save_space(study: optuna.Study, space: dict[str, Any], proposed: dict[str, Any]) -> None:
     study.set_user_attr(SPACE_ATTR, json.dumps(space, ensure_ascii=False))
+    study.set_user_attr(PROPOSED_ATTR, json.dumps(proposed, ensure_ascii=False))
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

@@ -20,7 +20,7 @@ from pipelines.lm.budget import Budget
 from pipelines.lm.client import LM
 from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module
-from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, LabeledFewShot, Optimizer
+from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, KNNFewShot, LabeledFewShot, Optimizer
 from pipelines.optimizers.mipro import check_objectives
 from pipelines.optimizers.presets import SearchSettings
 from serving import tracking
@@ -28,6 +28,7 @@ from serving.trials import MlflowTrialLogger
 from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 
 LABELED_DEMOS = 4
+KNN_DEMOS = 4
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
     "labeled": lambda metric, study_path, request, seed, **_: LabeledFewShot(k=LABELED_DEMOS, seed=seed),
     "bootstrap": lambda metric, study_path, request, **common: BootstrapFewShot(metric, **common),
     "random": lambda metric, study_path, request, **common: BootstrapRandomSearch(metric, **common),
+    "knn": lambda metric, study_path, request, **common: KNNFewShot(k=KNN_DEMOS, metric=metric, **common),
     "mipro": _mipro,
 }
 """Each optimizer by its CLI name: a factory of (metric, study path, request, and the settings all share)."""
@@ -210,4 +212,6 @@ def _log(report: OptimizationReport) -> None:
         path = Path(directory) / "program_state.json"
         report.program.save(path)
         mlflow.log_artifact(str(path))
+    if report.details.get("proposed_instructions"):
+        mlflow.log_dict(report.details["proposed_instructions"], "proposed_instructions.json")
     tracking.mark_finished()

@@ -1,8 +1,11 @@
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from benchmarks import harness
+from pipelines import settings
 from tests.benchmarks import counting_benchmark
 
 
@@ -67,3 +70,13 @@ def test_a_checkpointed_part_is_reused_only_with_the_same_settings(results_dir):
     changed = harness.checkpointed("counting", "part", {"n": 2}, measure, quick=False)
     assert (first, again, changed) == ({"value": 1}, {"value": 1}, {"value": 2})
     assert harness.checkpointed("counting", "part", {"n": 2}, measure, quick=True) == {"value": 3}
+
+
+def test_a_fresh_cache_empties_the_answers_but_keeps_the_models(monkeypatch):
+    monkeypatch.delenv("SIGFLOW_MODEL_DIR")
+    models, cache = settings.model_dir(), settings.cache_dir()
+    with harness.fresh_cache_dir() as directory:
+        assert settings.cache_dir() == Path(directory) != cache
+        assert settings.model_dir() == models
+    assert (settings.cache_dir(), settings.model_dir()) == (cache, models)
+    assert "SIGFLOW_MODEL_DIR" not in os.environ

@@ -1,6 +1,7 @@
 import pytest
 
-from pipelines import ChainOfThought, Example, Module, Predict, ScriptedLM, Signature
+from pipelines import ChainOfThought, Example, Module, Predict, ScriptedLM, Signature, context
+from pipelines.modules.chain_of_thought import MAX_TOKENS
 
 
 class Pipeline(Module):
@@ -120,3 +121,11 @@ def test_a_module_without_a_constructor_still_refuses_arguments():
 
     with pytest.raises(TypeError, match=r"Bare\(\) takes no arguments"):
         Bare(lm="x")
+
+
+def test_chain_of_thought_bounds_its_reply_unless_told_otherwise():
+    with ScriptedLM(responder=lambda messages: "reasoning: Short.\nanswer: Paris") as fake, context(lm=fake.lm()):
+        ChainOfThought("question -> answer")(question="Capital of France?")
+        ChainOfThought("question -> answer", max_tokens=None)(question="Capital of Italy?")
+    assert fake.history[0].params["max_tokens"] == MAX_TOKENS
+    assert fake.history[1].params["max_tokens"] == fake.lm().max_tokens

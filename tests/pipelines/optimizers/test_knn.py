@@ -82,3 +82,11 @@ def test_the_pool_is_saved_as_json_state_and_loads_into_a_fresh_program(tmp_path
     asked = {"question": "Who directed Jaws?"}
     assert loaded.demo_pool.nearest(asked) == compiled.demo_pool.nearest(asked)
     assert loaded.fingerprint() == compiled.fingerprint()
+
+
+def test_a_reasoning_step_told_to_answer_directly_takes_labels_as_whole_demos():
+    program = ChainOfThought("question -> label")
+    program.predict.omitted = ("reasoning",)
+    compiled = KNNFewShot(k=2).compile(program, TRAIN)
+    assert len(compiled.predict.demo_pool.demos) == len(TRAIN)
+    assert len(KNNFewShot(k=2).compile(ChainOfThought("question -> label"), TRAIN).predict.demo_pool.demos) == 0

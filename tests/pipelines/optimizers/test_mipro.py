@@ -311,7 +311,8 @@ class FewDemosDirectModel(CapitalModel):
         country = last.split(": ", 1)[1]
         demos = (len(messages) - 2) // 2
         right = demos == 1 and "reasoning:" not in messages[0]["content"]
-        return ("" if right else "reasoning: Let me think.\n") + f"capital: {COUNTRIES[country] if right else 'Atlantis'}"
+        answer = COUNTRIES[country] if right else "Atlantis"
+        return ("" if right else "reasoning: Let me think.\n") + f"capital: {answer}"
 
 
 def test_the_search_chooses_how_many_demos_to_show_and_whether_a_step_reasons():
@@ -337,3 +338,25 @@ def test_equal_programs_are_one_combination_and_their_parameters_make_them_again
     assert set(no_demos) == {space.original}
     for combination in [space.original, space.bootstrapped, ((1, 2, 2, 1),)]:
         assert space.combination(space.params(combination)) == combination
+
+
+class OffTaskProposals(CapitalModel):
+    """Proposes, in turn, an instruction about the examples, one about the program, and a good one."""
+
+    def __call__(self, messages) -> str:
+        if messages[-1]["content"].startswith("task_summary:"):
+            number = next(self.proposals) % 3
+            return "instruction: " + ("Summarize the examples into a summary of each country.",
+                                      "Describe what the program does with each input.", GOOD_INSTRUCTION)[number]
+        return super().__call__(messages)
+
+
+def test_proposals_off_the_task_are_discarded_before_a_trial_and_reported():
+    optimizer = _mipro(num_candidates=4, num_trials=2)
+    _compile(optimizer, model=OffTaskProposals())
+    instructions = optimizer.search_space_.predictors["self"].instructions
+    assert instructions[1:] == [GOOD_INSTRUCTION]
+    outcomes = sorted(proposal["outcome"] for proposal in optimizer.report()["proposed_instructions"]["self"])
+    assert outcomes == ["kept", "off task (examples, summarize, summary)", "off task (program)"]
+    tried = {trial.params["self.instruction"] for trial in optimizer.trials_}
+    assert tried <= {0, 1}
