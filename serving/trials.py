@@ -1,5 +1,6 @@
 """MLflow records of an optimization: a nested run per search trial, and the search's artifacts (the trial
-table, the optimization-history plot and, with several objectives, the Pareto plot)."""
+table, the optimization-history plot and, with several objectives, the Pareto plot); a nested run per
+candidate of the reflective search."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from pipelines.optimizers.reflective import CandidateListener, CandidateRecord
 from pipelines.optimizers.search import TrialListener, TrialRecord
 from pipelines.optimizers.search_space import SearchSpace
 from serving.tracking import mlflow_module
@@ -60,3 +62,16 @@ def _log_plots(study, objectives: Sequence[str]) -> None:
         pareto = plots.plot_pareto_front(study, target_names=list(objectives))
         mlflow.log_figure(pareto.figure, "pareto_front.png")
         plt.close(pareto.figure)
+
+
+class MlflowCandidateLogger(CandidateListener):
+    """A reflective-search listener: each candidate scored on the validation set becomes a nested run of the
+    active MLflow run, with its instructions and parents as parameters and its validation score as a metric."""
+
+    def on_candidate(self, record: CandidateRecord) -> None:
+        mlflow = mlflow_module()
+        params: dict[str, Any] = {"candidate": record.index, "parents": ",".join(map(str, record.parents)) or "-"}
+        params.update({f"{name}.instruction_text": text[:500] for name, text in record.instructions.items()})
+        with mlflow.start_run(run_name=f"candidate {record.index}", nested=True):
+            mlflow.log_params(params)
+            mlflow.log_metrics({"score": record.score, "examples": float(len(record.scores))})

@@ -8,6 +8,7 @@ from pipelines.evaluation.evaluate import (
     evaluate,
 )
 from pipelines.evaluation.metrics import (
+    Feedback,
     Metric,
     accuracy,
     as_metric,
@@ -24,6 +25,7 @@ __all__ = [
     "EvaluationStore",
     "EveryExampleFailed",
     "ExampleResult",
+    "Feedback",
     "Metric",
     "TooManyErrors",
     "accuracy",

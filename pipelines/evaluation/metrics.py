@@ -27,13 +27,31 @@ class Metric:
     aggregate: Callable[[Sequence[float], Sequence[Example], Sequence[Outputs]], float] = field(default=_mean)
 
 
+class Feedback(float):
+    """A score that says why: the reflective optimizer shows `text` to the LM; everywhere else it is the score."""
+
+    text: str
+
+    def __new__(cls, score: float, text: str) -> Feedback:
+        scored = super().__new__(cls, score)
+        scored.text = text
+        return scored
+
+    def __repr__(self) -> str:
+        return f"Feedback({float(self)!r}, {self.text!r})"
+
+
 def as_metric(metric: Metric | Callable[[Example, Any], float | bool]) -> Metric:
-    """A `Metric` from any `metric(example, prediction) -> float | bool` function."""
+    """A `Metric` from any `metric(example, prediction) -> float | bool | Feedback` function."""
     if isinstance(metric, Metric):
         return metric
     if not callable(metric):
         raise TypeError(f"a metric is a Metric or a function (example, prediction) -> float, got {metric!r}")
-    return Metric(name=getattr(metric, "__name__", "metric"), score=lambda ex, out: float(metric(ex, out)))
+    return Metric(name=getattr(metric, "__name__", "metric"), score=lambda ex, out: _score(metric(ex, out)))
+
+
+def _score(value: Any) -> float:
+    return value if isinstance(value, Feedback) else float(value)
 
 
 def normalize_answer(text: str) -> str:

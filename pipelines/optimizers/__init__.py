@@ -6,5 +6,6 @@ from pipelines.optimizers.knn import KNNFewShot
 from pipelines.optimizers.labeled import LabeledFewShot
 from pipelines.optimizers.mipro import MIPRO
 from pipelines.optimizers.random_search import BootstrapRandomSearch
+from pipelines.optimizers.reflective import GEPA
 
-__all__ = ["MIPRO", "BootstrapFewShot", "BootstrapRandomSearch", "KNNFewShot", "LabeledFewShot", "Optimizer"]
+__all__ = ["GEPA", "MIPRO", "BootstrapFewShot", "BootstrapRandomSearch", "KNNFewShot", "LabeledFewShot", "Optimizer"]

@@ -1,7 +1,11 @@
-"""`multihop`: write a search query, retrieve, write the next query from what was found, retrieve again, then
-answer from every passage found. A multi-hop question names one entity and asks about another that only the
-first passage leads to; a single search from the question finds both gold passages of HotpotQA for about a
-third of its questions."""
+"""`multihop`: search, write the next query from what was found, search again, then answer from every passage
+found. A multi-hop question names one entity and asks about another that only the first passage leads to; a
+single search from the question finds both gold passages of HotpotQA for about a third of its questions.
+
+The first search is the question itself by default: on the first 30 HotpotQA dev questions, with the embedded
+model writing the queries, both gold passages were among those found for 19 (0.633) that way, and for 12
+(0.40) when the first query was written too (`question_first=False`, the form of DSPy's tutorials), whose
+written first queries often guessed the answer instead of naming what to look up."""
 
 from __future__ import annotations
 
@@ -23,23 +27,37 @@ class WriteQuery(Signature):
 
 
 class MultiHop(Module):
-    def __init__(self, store: VectorStore | None = None, k: int = DEFAULT_K, hops: int = DEFAULT_HOPS) -> None:
+    """`hops` searches of `k` new passages each. With `question_first`, the first search is the question
+    itself and only the later queries are written."""
+
+    def __init__(self, store: VectorStore | None = None, k: int = DEFAULT_K, hops: int = DEFAULT_HOPS,
+                 question_first: bool = True) -> None:
         if hops < 1:
             raise ValueError(f"hops must be at least 1, got {hops}")
         self.retrieve = Retrieve(store, k)
-        self.write_query = [Predict(WriteQuery) for _ in range(hops)]
+        self.question_first = question_first
+        self.write_query = [Predict(WriteQuery) for _ in range(hops - question_first)]
         self.generate = ChainOfThought(AnswerFromContext)
 
     def forward(self, question: str) -> Prediction:
         found: dict[str, tuple[str, str]] = {}  # passage id -> (text, title), in the order first found
-        queries = []
+        queries = [question] if self.question_first else []
+        if self.question_first:
+            self._search(question, found)
         for write_query in self.write_query:
             context = [text for text, _ in found.values()]
             queries.append(write_query(context=context, question=question).query)
-            retrieved = self.retrieve(queries[-1])
-            for passage_id, text, title in zip(retrieved.passage_ids, retrieved.passages, retrieved.titles,
-                                               strict=True):
-                found.setdefault(passage_id, (text, title))
+            self._search(queries[-1], found)
         generated = self.generate(context=[text for text, _ in found.values()], question=question)
         return Prediction({**generated, "queries": queries, "passage_ids": list(found),
                            "titles": [title for _, title in found.values()]})
+
+    def _search(self, query: str, found: dict[str, tuple[str, str]]) -> None:
+        """Add the `k` nearest passages not found yet: a later query near an earlier one still adds `k`."""
+        k = self.retrieve.k
+        retrieved = self.retrieve(query, k + len(found))
+        new = [(passage_id, text, title) for passage_id, text, title
+               in zip(retrieved.passage_ids, retrieved.passages, retrieved.titles, strict=True)
+               if passage_id not in found]
+        for passage_id, text, title in new[:k]:
+            found[passage_id] = (text, title)

@@ -20,15 +20,24 @@ from pipelines.lm.budget import Budget
 from pipelines.lm.client import LM
 from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module
-from pipelines.optimizers import MIPRO, BootstrapFewShot, BootstrapRandomSearch, KNNFewShot, LabeledFewShot, Optimizer
+from pipelines.optimizers import (
+    GEPA,
+    MIPRO,
+    BootstrapFewShot,
+    BootstrapRandomSearch,
+    KNNFewShot,
+    LabeledFewShot,
+    Optimizer,
+)
 from pipelines.optimizers.mipro import check_objectives
 from pipelines.optimizers.presets import SearchSettings
 from serving import tracking
-from serving.trials import MlflowTrialLogger
+from serving.trials import MlflowCandidateLogger, MlflowTrialLogger
 from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 
 LABELED_DEMOS = 4
 KNN_DEMOS = 4
+GEPA_METRIC_CALLS = 200  # program runs; a budget of LM calls (--budget-calls) ends it sooner
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,8 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
     "bootstrap": lambda metric, study_path, request, **common: BootstrapFewShot(metric, **common),
     "random": lambda metric, study_path, request, **common: BootstrapRandomSearch(metric, **common),
     "knn": lambda metric, study_path, request, **common: KNNFewShot(k=KNN_DEMOS, metric=metric, **common),
+    "gepa": lambda metric, study_path, request, **common: GEPA(metric, max_metric_calls=GEPA_METRIC_CALLS,
+                                                               listeners=[MlflowCandidateLogger()], **common),
     "mipro": _mipro,
 }
 """Each optimizer by its CLI name: a factory of (metric, study path, request, and the settings all share)."""

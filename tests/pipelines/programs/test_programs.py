@@ -8,7 +8,7 @@ import pytest
 
 from pipelines import accuracy, evaluate, track_usage
 from pipelines.datasets import load_dataset
-from pipelines.programs import RAG, Classify, program_spec
+from pipelines.programs import RAG, Classify, MultiHop, program_spec
 from pipelines.programs.classify import AnswerType
 from pipelines.retrieval.store import VectorStore
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
@@ -61,3 +61,24 @@ def test_a_rag_call_inside_a_trace_has_retrieval_and_lm_spans(hotpot_slice):
     kinds = {span.name: span.span_type for span in spans}
     assert kinds["Retrieve"] == "RETRIEVER"
     assert any(kind == "CHAT_MODEL" for kind in kinds.values())
+
+
+@needs_hotpotqa
+def test_multihop_writes_two_queries_and_answers_from_every_new_passage_found(hotpot_slice):
+    examples, store = hotpot_slice
+    with track_usage() as usage:
+        result = evaluate(MultiHop(store, k=2, question_first=False), examples, program_spec("multihop").metrics()["f1"], num_threads=1)
+    assert result.errors == 0 and usage.retrievals == 4
+    for item in result.results:
+        assert len(item.outputs["queries"]) == 2 and all(item.outputs["queries"])
+        assert len(item.outputs["passage_ids"]) == len(set(item.outputs["passage_ids"])) == 4
+        assert item.outputs["answer"]
+
+
+@needs_hotpotqa
+def test_multihop_searches_the_question_first_and_writes_only_the_later_queries(hotpot_slice):
+    examples, store = hotpot_slice
+    with track_usage() as usage:
+        prediction = MultiHop(store, k=2)(question=examples[0].question)
+    assert prediction.queries[0] == examples[0].question and len(prediction.queries) == 2
+    assert len(set(prediction.passage_ids)) == 4 and usage.retrievals == 2

@@ -7,6 +7,7 @@ import mlflow
 import pytest
 
 from pipelines import ScriptedLM, track_usage
+from pipelines.datasets import load_dataset
 from sigflow.jobs.evaluate import rescore_run
 from sigflow.jobs.optimize import OptimizeRequest, estimate_optimization, optimize_program
 
@@ -19,6 +20,21 @@ def _classifier(messages) -> str:
     if last.startswith("task_summary:"):
         return f"instruction: Label the question by its expected answer ({len(messages[0]['content'])})."
     return "label: human" if len(messages) > 2 else "label: entity"
+
+
+class ReflectingClassifier:
+    """As `_classifier`; gepa's rewrite prompt gets an instruction under which every label is right."""
+
+    def __init__(self):
+        trec = load_dataset("trec")
+        self.labels = {example.question: example.label for split in ("train", "dev") for example in trec.split(split)}
+
+    def __call__(self, messages) -> str:
+        if "write a new instruction" in messages[-1]["content"]:
+            return "```\nLabel the question by the kind of answer it expects, carefully.\n```"
+        if "carefully" in messages[0]["content"]:
+            return f"label: {self.labels[messages[-1]['content'].split(': ', 1)[1]]}"
+        return _classifier(messages)
 
 
 def _optimize_counting_calls(tmp_path, **settings):
@@ -47,7 +63,7 @@ def test_an_optimization_is_one_run_with_a_nested_run_per_trial_and_its_artifact
     assert len(_nested_runs(report.run_id)) == summary["trials"] > 0
     artifacts = {item.path for item in mlflow.MlflowClient().list_artifacts(report.run_id)}
     assert {"program_state.json", "trials.json", "optimization_history.png", "evaluation.json",
-            "baseline_evaluation.json"} <= artifacts
+            "baseline_evaluation.json", "proposed_instructions.json"} <= artifacts
     assert summary["score"] >= summary["baseline_score"]
     assert summary["lm_calls"] == calls > 0  # every call that reached the LM is counted once
     assert summary["evaluation_lm_calls"] == report.baseline.usage.calls + report.final.usage.calls
@@ -102,3 +118,14 @@ def test_the_estimate_makes_no_lm_call_and_bounds_the_run(tmp_path):
 def test_bad_requests_are_refused_before_any_work(settings, message):
     with pytest.raises(ValueError, match=message):
         OptimizeRequest(**{"program": "classify", **settings}).check()
+
+
+def test_a_reflective_search_is_one_run_with_a_nested_run_per_candidate(tmp_path):
+    request = OptimizeRequest("classify", "gepa", train=12, val=6, num_threads=2, budget_calls=80)
+    with ScriptedLM(responder=ReflectingClassifier()) as fake:
+        report = optimize_program(request, lm=fake.lm(), studies_dir=tmp_path / "studies")
+    summary = report.summary()
+    assert summary["candidates"] == len(_nested_runs(report.run_id)) >= 2
+    assert "carefully" in report.program.classify.signature.instructions
+    assert summary["score"] == 1.0
+    assert summary["score"] >= summary["baseline_score"] and summary["optimizer_lm_calls"] <= 80
