@@ -67,7 +67,8 @@ def test_a_rag_call_inside_a_trace_has_retrieval_and_lm_spans(hotpot_slice):
 def test_multihop_writes_two_queries_and_answers_from_every_new_passage_found(hotpot_slice):
     examples, store = hotpot_slice
     with track_usage() as usage:
-        result = evaluate(MultiHop(store, k=2, question_first=False), examples, program_spec("multihop").metrics()["f1"], num_threads=1)
+        result = evaluate(MultiHop(store, k=2, question_first=False), examples,
+                          program_spec("multihop").metrics()["f1"], num_threads=1)
     assert result.errors == 0 and usage.retrievals == 4
     for item in result.results:
         assert len(item.outputs["queries"]) == 2 and all(item.outputs["queries"])
