@@ -35,6 +35,7 @@ BENCHMARKS = {
     "cli_rerun": "benchmarks.cli_rerun",
     "optimizers_trec": "benchmarks.optimizers_trec",
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
+    "hotpotqa_programs": "benchmarks.hotpotqa_programs",
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",

@@ -1,0 +1,142 @@
+"""HotpotQA with the embedded model: the shipped `rag` and `multihop`, zero-shot (with chain of thought, and
+answering directly) and optimized. Optimizers compile on `train.jsonl` and choose on the first 100 dev
+questions; every score is on dev questions 100 to 300, which nothing was chosen on, with a 95% bootstrap
+interval. Each method starts from an empty LM cache, so its LM calls are real; the optimizers share one
+budget of LM calls. Unreadable replies are those still unreadable after the corrective retry (an `error` row
+for a served user); recall is both gold titles among the passages the program read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.harness import checkpointed, fresh_cache_dir
+from benchmarks.rag_zero_shot import quick_corpus
+from benchmarks.retrieval_hotpotqa import DATA_DIR
+from benchmarks.stats import shown, with_interval
+from pipelines import LM, Budget, context, evaluate, track_usage
+from pipelines.datasets import load_dataset
+from pipelines.modules import Module
+from pipelines.modules.chain_of_thought import REASONING
+from pipelines.optimizers import GEPA, MIPRO, BootstrapFewShot, KNNFewShot
+from pipelines.optimizers.presets import SearchSettings
+from pipelines.programs import RAG, MultiHop
+from pipelines.programs.rag import rag_metrics
+from pipelines.retrieval.indexes import cached_store
+
+NUM_THREADS = 4
+METRICS = rag_metrics()
+OPTIMIZER_BUDGET = 400  # LM calls each optimizer may spend; GEPA runs at MIPRO light's
+BOOTSTRAP = {"max_bootstrapped_demos": 2, "max_labeled_demos": 2}  # the setting of DSPy's 16.0 EM
+
+
+@dataclass(frozen=True)
+class Plan:
+    train: int | None
+    choose: int
+    score: int
+    methods: tuple[str, ...]
+    budget: int
+    quick: bool = False
+
+
+FULL = Plan(train=None, choose=100, score=200, budget=OPTIMIZER_BUDGET, methods=(
+    "rag", "rag-direct", "multihop", "multihop-direct", "rag-direct+knn", "rag+bootstrap", "rag+mipro",
+    "multihop+mipro", "rag+gepa", "multihop+gepa"))
+# Quick mode smoke-tests a zero-shot, an optimized and a reflective method on one question each over a few
+# hundred passages.
+QUICK = Plan(train=4, choose=1, score=1, budget=6, quick=True, methods=("rag", "multihop-direct", "rag+gepa"))
+
+
+def _direct(program: Module) -> Module:
+    """The program with its chain-of-thought step answering directly."""
+    program.generate.predict.omitted = (REASONING,)
+    return program
+
+
+def _optimized(method: str, program: Module, train: list, choose: list, plan: Plan) -> tuple[Module, dict]:
+    """The program `method` names after its optimizer (if any), and what the optimizer reports."""
+    f1 = METRICS["f1"]
+    budget = Budget(max_calls=plan.budget)
+    if method.endswith("+knn"):
+        optimizer = KNNFewShot(k=4)
+    elif method.endswith("+bootstrap"):
+        optimizer = BootstrapFewShot(f1, num_threads=NUM_THREADS, budget=budget, **BOOTSTRAP)
+    elif method.endswith("+mipro"):
+        search = {"num_candidates": 1, "num_trials": 1, "minibatch_size": 1} if plan.quick else {}
+        optimizer = MIPRO(f1, settings=SearchSettings.preset("light", **search), num_threads=NUM_THREADS,
+                          budget=budget)
+    elif method.endswith("+gepa"):
+        optimizer = GEPA(f1, max_metric_calls=plan.budget, num_threads=NUM_THREADS, budget=budget)
+    else:
+        return program, {}
+    compiled = optimizer.compile(program, train, choose)
+    return compiled, optimizer.report()
+
+
+def _measure(method: str, build: Callable[[], Module], train: list, choose: list, scored: list,
+             plan: Plan) -> dict[str, Any]:
+    with fresh_cache_dir(), context(lm=LM()):
+        started = time.perf_counter()
+        with track_usage() as usage:
+            program, report = _optimized(method, build(), train, choose, plan)
+        compile_seconds = time.perf_counter() - started
+        result = evaluate(program, scored, METRICS["f1"], num_threads=NUM_THREADS, description=None)
+    rescored = {name: result.rescore(metric) for name, metric in METRICS.items()}
+    return {"method": method, "n": result.n,
+            "exact_match": with_interval([item.score for item in rescored["exact_match"].results]),
+            "f1": with_interval([item.score for item in result.results]),
+            "recall_all": rescored["recall_all"].score, "unreadable": result.usage.parse_failures,
+            "optimizer_lm_calls": usage.total.calls, "evaluation_lm_calls": result.usage.calls,
+            "completion_tokens_per_call": result.usage.completion_tokens / max(1, result.usage.calls),
+            "compile_seconds": compile_seconds, "seconds": time.perf_counter() - started,
+            "report": {key: value for key, value in report.items() if key != "proposed_instructions"},
+            "proposed_instructions": report.get("proposed_instructions")}
+
+
+def run(quick: bool) -> dict[str, Any]:
+    plan = QUICK if quick else FULL
+    dataset = load_dataset("hotpotqa", DATA_DIR)
+    dev = dataset.split("dev")
+    train, choose = dataset.split("train", plan.train), dev[:plan.choose]
+    scored = dev[plan.choose:plan.choose + plan.score]
+    passages = quick_corpus(dataset, choose + scored) if quick else dataset.corpus
+    store = cached_store("hotpotqa-quick" if quick else "hotpotqa", passages)
+    builds = {"rag": lambda: RAG(store), "multihop": lambda: MultiHop(store)}
+
+    def build(method: str) -> Callable[[], Module]:
+        base = method.split("+")[0]
+        program = builds[base.removesuffix("-direct")]
+        return (lambda: _direct(program())) if base.endswith("-direct") else program
+
+    settings = {"train": len(train), "choose": len(choose), "score": len(scored), "budget": plan.budget}
+    methods = [checkpointed("hotpotqa_programs", method, settings,
+                            lambda method=method: _measure(method, build(method), train, choose, scored, plan),
+                            quick) for method in plan.methods]
+    return {**settings, "methods": methods}
+
+
+def report(result: dict[str, Any]) -> str:
+    rows = [f"| {m['method']} | {shown(m['exact_match'])} | {shown(m['f1'])} | {m['recall_all']:.3f} | "
+            f"{m['unreadable']} | {m['optimizer_lm_calls']} | {m['evaluation_lm_calls']} | "
+            f"{m['completion_tokens_per_call']:.0f} | {m['seconds']:.0f} |" for m in result["methods"]]
+    notes = [f"- {m['method']}: {_chosen(m['report'])}" for m in result["methods"] if m["report"]]
+    return "\n".join([
+        f"Train {result['train']}, chosen on dev[:{result['choose']}], scored on the next {result['score']} "
+        f"dev questions; each optimizer's budget {result['budget']} LM calls.", "",
+        "| method | EM [95% CI] | F1 [95% CI] | recall (both gold) | unreadable | optimizer LM calls | "
+        "evaluation LM calls | completion tokens a call | seconds |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        *rows, "", *notes])
+
+
+def _chosen(report: dict[str, Any]) -> str:
+    """What an optimizer ended with, in a line."""
+    if "pool_sizes" in report:
+        return f"demo pools {report['pool_sizes']}"
+    if "instructions" in report:
+        return f"{report['candidates']} candidates; instructions {report['instructions']}"
+    return ", ".join(f"{key} {value}" for key, value in report.items() if key in ("trials", "search_score",
+                                                                                  "program_runs"))
