@@ -34,6 +34,7 @@ BENCHMARKS = {
     "rag_zero_shot": "benchmarks.rag_zero_shot",
     "cli_rerun": "benchmarks.cli_rerun",
     "optimizers_trec": "benchmarks.optimizers_trec",
+    "trec_baselines": "benchmarks.trec_baselines",
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "hotpotqa_programs": "benchmarks.hotpotqa_programs",
     "serving_load": "benchmarks.serving_load",
@@ -41,7 +42,8 @@ BENCHMARKS = {
     "sigflow_demo": "benchmarks.sigflow_demo",
     "vector_store_scale": "benchmarks.vector_store_scale",
     "embedding_runtime": "benchmarks.embedding_runtime",
-    "dspy_mipro_trec": "benchmarks.dspy_mipro_trec",  # last: it needs the optional DSPy install
+    "dspy_mipro_trec": "benchmarks.dspy_mipro_trec",  # last: these need the optional DSPy install
+    "dspy_hotpotqa": "benchmarks.dspy_hotpotqa",
 }
 
 
