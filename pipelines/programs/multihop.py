@@ -39,22 +39,23 @@ class MultiHop(Module):
         self.write_query = [Predict(WriteQuery) for _ in range(hops - question_first)]
         self.generate = ChainOfThought(AnswerFromContext)
 
-    def forward(self, question: str) -> Prediction:
+    def forward(self, question: str, k: int | None = None) -> Prediction:
+        """`k` passages per search (default: the module's)."""
+        k = k or self.retrieve.k
         found: dict[str, tuple[str, str]] = {}  # passage id -> (text, title), in the order first found
         queries = [question] if self.question_first else []
         if self.question_first:
-            self._search(question, found)
+            self._search(question, k, found)
         for write_query in self.write_query:
             context = [text for text, _ in found.values()]
             queries.append(write_query(context=context, question=question).query)
-            self._search(queries[-1], found)
+            self._search(queries[-1], k, found)
         generated = self.generate(context=[text for text, _ in found.values()], question=question)
         return Prediction({**generated, "queries": queries, "passage_ids": list(found),
                            "titles": [title for _, title in found.values()]})
 
-    def _search(self, query: str, found: dict[str, tuple[str, str]]) -> None:
+    def _search(self, query: str, k: int, found: dict[str, tuple[str, str]]) -> None:
         """Add the `k` nearest passages not found yet: a later query near an earlier one still adds `k`."""
-        k = self.retrieve.k
         retrieved = self.retrieve(query, k + len(found))
         new = [(passage_id, text, title) for passage_id, text, title
                in zip(retrieved.passage_ids, retrieved.passages, retrieved.titles, strict=True)

@@ -10,6 +10,7 @@ import requests
 
 from pipelines import LM
 from pipelines.datasets import load_dataset
+from pipelines.optimizers import KNNFewShot
 from pipelines.programs import RAG, Classify
 from pipelines.programs.classify import AnswerType
 from pipelines.retrieval.store import VectorStore
@@ -45,7 +46,8 @@ def test_server_workers_share_the_cores_unless_told_otherwise(monkeypatch):
 
 
 def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serving_on():
-    uri = _champion(Classify(), "classifier", LM())
+    pool = load_dataset("trec").split("train", 40)
+    uri = _champion(KNNFewShot(k=2).compile(Classify(), pool), "classifier", LM())
     with running_server(uri, workers=2) as server:  # two server processes, each with the model
         split = _post(server, {"dataframe_split": {"columns": ["question"], "data": [[q] for q in QUESTIONS]},
                                "params": {"max_tokens": 20}})
@@ -73,6 +75,9 @@ def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serv
         malformed = _post(server, None, data="{not json", headers={"Content-Type": "application/json"})
         assert malformed.status_code == 400
         assert _post(server, {"dataframe_records": [{"question": "Who painted the Mona Lisa?"}]}).status_code == 200
+    nearest = {demo.question for question in QUESTIONS
+               for demo in KNNFewShot(k=2).compile(Classify(), pool).classify.demo_pool.nearest({"question": question})}
+    assert nearest <= _questions_shown_in_logged_traces(len(nearest))  # the pool travelled and was used
 
 
 def test_rag_answers_with_passage_ids_and_each_request_is_traced():
@@ -89,6 +94,20 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     assert answer["error"] == "" and answer["answer"].strip()
     assert answer["titles"] == [next(p.title for p in bbc.corpus[:40] if p.id == answer["passage_ids"][0])]
     assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
+
+
+def _questions_shown_in_logged_traces(wanted: int, wait_seconds: float = 60) -> set[str]:
+    """The demo questions the served model's LM calls showed, from the traces it wrote."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        experiments = [experiment.experiment_id for experiment in mlflow.search_experiments()]
+        shown = {message["content"].removeprefix("question: ")
+                 for trace in mlflow.search_traces(locations=experiments, return_type="list")
+                 for span in trace.data.spans if span.span_type == "CHAT_MODEL"
+                 for message in (span.inputs or {}).get("messages", [])[1:-1] if message["role"] == "user"}
+        if len(shown) >= wanted or time.monotonic() > deadline:
+            return shown
+        time.sleep(1)
 
 
 def _span_types_of_logged_traces(wanted: set[str], wait_seconds: float = 60) -> set[str]:
