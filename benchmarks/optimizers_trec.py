@@ -1,9 +1,11 @@
 """TREC question classification with the embedded model: zero-shot, `LabeledFewShot(4)`, `BootstrapFewShot`
-(4 bootstrapped + 4 labeled demos) and `MIPRO` light, each compiled on `train`, validated on dev (300) and
-scored on test (500). Every method starts with an empty LM cache, so its LM calls are real: the optimizer's
-task calls (bootstrapping, trials) and its instruction proposals are counted apart from the evaluation
-calls. Program runs are those the optimizer made; DSPy's MIPROv2 `auto="light"` makes about 670 for one
-predictor with a 200-example validation set."""
+(4 bootstrapped + 4 labeled demos), `KNNFewShot` (the 4, 8 or 16 training questions nearest each call, with
+their labels; dev is where one is chosen), `MIPRO` light and `GEPA` at MIPRO light's LM calls, each compiled
+on `train`, validated on dev (300) and scored on test (500), with 95% bootstrap intervals. Every method starts
+with an empty LM cache, so its LM calls are real: the optimizer's task calls (bootstrapping, trials) and its
+instruction proposals are counted apart from the evaluation calls. Program runs are those the optimizer
+made; DSPy's MIPROv2 `auto="light"` makes about 670 for one predictor with a 200-example validation set.
+`trec_baselines` gives what the labels alone reach without an LM."""
 
 from __future__ import annotations
 
@@ -12,17 +14,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir
-from pipelines import LM, accuracy, context, evaluate, track_usage
+from benchmarks.stats import shown, with_interval
+from pipelines import LM, Budget, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
-from pipelines.optimizers import MIPRO, BootstrapFewShot, LabeledFewShot
+from pipelines.optimizers import GEPA, MIPRO, BootstrapFewShot, KNNFewShot, LabeledFewShot
 from pipelines.optimizers.presets import SearchSettings
 from pipelines.programs import Classify
 
 METRIC = accuracy("label")
 NUM_THREADS = 4
-METHODS = ("zero-shot", "labeled", "bootstrap", "mipro")
-# The claim under test (MIPRO against zero-shot) is settled first, the slowest reference last.
-MEASURING_ORDER = ("zero-shot", "mipro", "labeled", "bootstrap")
+KNN_CHOICES = (4, 8, 16)  # demos per call; the table's dev column is where one is chosen
+REFLECTIVE_BUDGET = 330  # LM calls: what MIPRO light spends here (320 program runs, 6 proposals)
+METHODS = ("zero-shot", "labeled", "bootstrap", *(f"knn-{k}" for k in KNN_CHOICES), "mipro", "gepa")
+# The claims under test are settled first (demos chosen per call, MIPRO against zero-shot), the slowest last.
+MEASURING_ORDER = ("zero-shot", *(f"knn-{k}" for k in KNN_CHOICES), "mipro", "gepa", "labeled", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Plan:
     them hold for every method."""
     sizes: dict[str, int | None]
     search: dict[str, int] = field(default_factory=dict)
+    reflective_budget: int = REFLECTIVE_BUDGET
 
 
 FULL = Plan(sizes={"train": None, "dev": None, "test": None})
@@ -38,7 +44,7 @@ FULL = Plan(sizes={"train": None, "dev": None, "test": None})
 # search over the original instruction (proposals cost 10-15 s a call here; the tests cover the proposer).
 QUICK = Plan(sizes={"train": 6, "dev": 2, "test": 2},
              search={"num_candidates": 1, "num_trials": 1, "minibatch_size": 2, "max_bootstrapped_demos": 1,
-                     "max_labeled_demos": 1})
+                     "max_labeled_demos": 1}, reflective_budget=4)
 
 
 def splits(plan: Plan) -> tuple[list, list, list]:
@@ -47,13 +53,23 @@ def splits(plan: Plan) -> tuple[list, list, list]:
     return tuple(dataset.split(split, plan.sizes[split]) for split in ("train", "dev", "test"))
 
 
-def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tuple[Any, dict[str, Any]]:
+def _compile(method: str, train: list, dev: list, plan: Plan) -> tuple[Any, dict[str, Any]]:
+    search = plan.search
     program = Classify()
     if method == "zero-shot":
         return program, {}
     demos = {name: search.get(name, 4) for name in ("max_bootstrapped_demos", "max_labeled_demos")}
     if method == "labeled":
         return LabeledFewShot(k=demos["max_labeled_demos"]).compile(program, train), {}
+    if method.startswith("knn-"):
+        return KNNFewShot(k=int(method.removeprefix("knn-"))).compile(program, train), {}
+    if method == "gepa":
+        budget = plan.reflective_budget
+        optimizer = GEPA(METRIC, max_metric_calls=budget, num_threads=NUM_THREADS, budget=Budget(max_calls=budget))
+        compiled = optimizer.compile(program, train, dev)
+        return compiled, {"program_runs": optimizer.program_runs_, "search_score": optimizer.best_score_,
+                          "candidates": len(optimizer.candidates_),
+                          "instruction": compiled.classify.signature.instructions}
     if method == "bootstrap":
         optimizer = BootstrapFewShot(METRIC, num_threads=NUM_THREADS, **demos)
         return optimizer.compile(program, train), {"program_runs": optimizer.attempts_}
@@ -62,20 +78,23 @@ def _compile(method: str, train: list, dev: list, search: dict[str, int]) -> tup
     return compiled, {"program_runs": optimizer.program_runs_, "proposal_calls": optimizer.proposal_usage_.calls,
                       "search_score": optimizer.best_score_, "baseline_search_score": optimizer.baseline_score_,
                       "trials": len(optimizer.trials_), "instruction": compiled.classify.signature.instructions,
-                      "demos": len(compiled.classify.demos)}
+                      "demos": len(compiled.classify.demos), "omitted": list(compiled.classify.omitted),
+                      "proposed_instructions": optimizer.proposed_["classify"]}
 
 
-def _measure(method: str, train: list, dev: list, test: list, search: dict[str, int]) -> dict[str, Any]:
+def _measure(method: str, train: list, dev: list, test: list, plan: Plan) -> dict[str, Any]:
     with fresh_cache_dir(), context(lm=LM()):
         started = time.perf_counter()
         with track_usage() as compile_usage:
-            compiled, details = _compile(method, train, dev, search)
+            compiled, details = _compile(method, train, dev, plan)
         compile_seconds = time.perf_counter() - started
         dev_result = evaluate(compiled, dev, METRIC, num_threads=NUM_THREADS, description=f"{method} on dev")
         test_result = evaluate(compiled, test, METRIC, num_threads=NUM_THREADS, description=f"{method} on test")
     usage = compile_usage.total
     proposal_calls = details.get("proposal_calls", 0)
     return {"method": method, "dev_accuracy": dev_result.score, "test_accuracy": test_result.score,
+            "dev_interval": with_interval([item.score for item in dev_result.results]),
+            "test_interval": with_interval([item.score for item in test_result.results]),
             "compile_task_calls": usage.calls - proposal_calls, "compile_proposal_calls": proposal_calls,
             "compile_tokens": usage.total_tokens, "compile_seconds": compile_seconds,
             "evaluation_calls": dev_result.usage.calls + test_result.usage.calls,
@@ -93,14 +112,14 @@ def run(quick: bool) -> dict[str, Any]:
     for method in MEASURING_ORDER:
         settings = mipro_settings if method == "mipro" else sizes
         measured[method] = checkpointed("optimizers_trec", method, settings,
-                                        lambda method=method: _measure(method, train, dev, test, plan.search), quick)
+                                        lambda method=method: _measure(method, train, dev, test, plan), quick)
         print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "
               f"test {measured[method]['test_accuracy']:.3f}", flush=True)
     return {**sizes, "methods": [measured[method] for method in METHODS]}
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = [f"| {m['method']} | {m['dev_accuracy']:.3f} | {m['test_accuracy']:.3f} | {m['compile_task_calls']} | "
+    rows = [f"| {m['method']} | {_accuracy(m, 'dev')} | {_accuracy(m, 'test')} | {m['compile_task_calls']} | "
             f"{m['compile_proposal_calls']} | {m.get('program_runs', 0)} | {m['compile_tokens']} | "
             f"{m['compile_seconds']:.0f} | {m['evaluation_calls']} | {m['seconds']:.0f} |"
             for m in result["methods"]]
@@ -111,10 +130,25 @@ def report(result: dict[str, Any]) -> str:
         f"Train {result['train']}, dev {result['dev']}, test {result['test']}.", "",
         "| method | dev accuracy | test accuracy | optimizer task calls | proposal calls | program runs | "
         "optimizer tokens | optimizer seconds | evaluation calls | total seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows, "",
         f"MIPRO light against zero-shot on test: {gain:+.3f}; against BootstrapFewShot: "
         f"{mipro['test_accuracy'] - by_name['bootstrap']['test_accuracy']:+.3f}. MIPRO made "
         f"{mipro.get('program_runs', 0)} program runs in {mipro.get('trials', 0)} trials (DSPy light: about 670); "
         f"it chose {mipro.get('demos', 0)} demos and the instruction: \"{mipro.get('instruction', '')}\"",
+        *_proposals(mipro),
     ])
+
+
+def _accuracy(method: dict[str, Any], split: str) -> str:
+    """Accuracy with its interval where the result has one (results stored before intervals have not)."""
+    interval = method.get(f"{split}_interval")
+    return shown(interval) if interval else f"{method[f'{split}_accuracy']:.3f}"
+
+
+def _proposals(mipro: dict[str, Any]) -> list[str]:
+    proposed = mipro.get("proposed_instructions")
+    if not proposed:
+        return []
+    return ["", "MIPRO's instruction proposals and what became of them:", "",
+            *(f"- {proposal['outcome']}: \"{proposal['text']}\"" for proposal in proposed)]
