@@ -20,6 +20,7 @@ from pipelines.lm.client import LM
 from pipelines.lm.errors import BudgetExceeded
 from pipelines.lm.usage import track_usage
 from pipelines.modules import Module
+from pipelines.modules.chain_of_thought import REASONING
 from pipelines.modules.trace import TraceStep, collect_trace
 from pipelines.optimizers.base import CallEstimate, Optimizer, bootstrap_runs_for, check_inputs
 from pipelines.parallel import parallel_map
@@ -48,9 +49,10 @@ class _Bootstrapped:
 class BootstrapFewShot(Optimizer):
     """Runs a teacher (a copy of the program, or `teacher`) on training examples, in parallel batches, until
     `max_bootstrapped_demos` runs pass `metric` (a score of at least `metric_threshold`; by default any truthy
-    score). Each predictor gets the inputs and outputs it produced in those runs as demos, then up to
-    `max_labeled_demos` plain training examples. Rounds after the first draw fresh samples at `temperature`.
-    With a `budget`, a spent budget ends bootstrapping early with the demos found so far."""
+    score). Each predictor gets the inputs and outputs it produced in those runs as demos (the runs with the
+    shortest reasoning first), then up to `max_labeled_demos` plain training examples. Rounds after the first
+    draw fresh samples at `temperature`. With a `budget`, a spent budget ends bootstrapping early with the
+    demos found so far."""
 
     def __init__(self, metric: Metric | Callable[..., Any], *, max_bootstrapped_demos: int = 4,
                  max_labeled_demos: int = 4, max_rounds: int = 1, metric_threshold: float | None = None,
@@ -96,7 +98,7 @@ class BootstrapFewShot(Optimizer):
                             lm_calls_per_run=len(program.named_predictors()))
 
     def _bootstrap(self, teacher: Module, trainset: list[Example], metric: Metric) -> _Bootstrapped:
-        """Passing attempts in training-set order, until a batch brings them to `max_bootstrapped_demos`."""
+        """Passing attempts (the shortest reasoning first), until a batch brings them to `max_bootstrapped_demos`."""
         passed: list[_Attempt] = []
         attempts = 0
         progress = tqdm(desc="bootstrapping demos", unit="run", postfix={"passed": 0}, disable=None)
@@ -108,7 +110,8 @@ class BootstrapFewShot(Optimizer):
                 lm = current_lm() if round_index == 0 else current_lm().copy(temperature=self.temperature)
                 for start in range(0, len(pending), max(1, self.num_threads)):
                     if len(passed) >= self.max_bootstrapped_demos:
-                        return _Bootstrapped(passed, attempts, False)  # the whole last batch: pools use them all
+                        # The whole last batch: pools use them all.
+                        return _Bootstrapped(_briefest_first(passed), attempts, False)
                     batch = parallel_map(partial(self._attempt, teacher, metric, lm),
                                          pending[start:start + self.num_threads], num_threads=self.num_threads)
                     attempts += len(batch)
@@ -117,10 +120,10 @@ class BootstrapFewShot(Optimizer):
                     progress.update(len(batch))
         except BudgetExceeded as error:
             log.warning("bootstrapping stopped early, the budget is spent (%s); keeping %d demos", error, len(passed))
-            return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, True)
+            return _Bootstrapped(_briefest_first(passed)[:self.max_bootstrapped_demos], attempts, True)
         finally:
             progress.close()
-        return _Bootstrapped(passed[:self.max_bootstrapped_demos], attempts, False)
+        return _Bootstrapped(_briefest_first(passed)[:self.max_bootstrapped_demos], attempts, False)
 
     def _attempt(self, teacher: Module, metric: Metric, lm: LM, example: Example) -> _Attempt:
         with context(lm=lm), collect_trace() as steps:
@@ -135,6 +138,15 @@ class BootstrapFewShot(Optimizer):
         passed = score >= self.metric_threshold if self.metric_threshold is not None else bool(score)
         return _Attempt(example, list(steps), passed)
 
+
+
+def _briefest_first(passed: list[_Attempt]) -> list[_Attempt]:
+    """Passing runs with the shortest reasoning first (training-set order among equals): a demo's reasoning
+    is imitated, and a small model that imitates a long one may not reach its answer."""
+    def reasoning_words(attempt: _Attempt) -> int:
+        return sum(len(str(step.outputs.get(REASONING, "")).split()) for step in attempt.steps)
+
+    return sorted(passed, key=reasoning_words)
 
 
 def _demos_by_predictor(teacher: Module, program: Module, passed: list[_Attempt]) -> dict[str, list[Example]]:

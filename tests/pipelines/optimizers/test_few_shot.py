@@ -125,3 +125,17 @@ def test_the_pool_of_passing_runs_keeps_the_whole_batch_that_filled_it():
         compiled = bootstrap.compile(Predict("country -> capital"), TRAIN)
     assert bootstrap.attempts_ == 4 and len(bootstrap.bootstrapped_["self"]) == 4  # a pool to draw sets from
     assert len(compiled.demos) == 1
+
+
+def test_bootstrapped_demos_with_the_shortest_reasoning_come_first():
+    from pipelines import ChainOfThought
+
+    def reason(messages) -> str:
+        country = messages[-1]["content"].split(": ", 1)[1]
+        words = " ".join(["because"] * (len(country) * 3 if country != "Peru" else 1))
+        return f"reasoning: {words}\ncapital: {CAPITALS[country]}"
+
+    with ScriptedLM(responder=reason) as fake, context(lm=fake.lm()):
+        compiled = BootstrapFewShot(accuracy("capital"), max_bootstrapped_demos=2, max_labeled_demos=0,
+                                    num_threads=6).compile(ChainOfThought("country -> capital"), TRAIN)
+    assert [demo.country for demo in compiled.predict.demos] == ["Peru", "Italy"]  # equals keep their order
