@@ -8,7 +8,7 @@ import mlflow
 import pytest
 import requests
 
-from pipelines import LM
+from pipelines import LM, context
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import KNNFewShot
 from pipelines.programs import RAG, Classify
@@ -47,7 +47,10 @@ def test_server_workers_share_the_cores_unless_told_otherwise(monkeypatch):
 
 def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serving_on():
     pool = load_dataset("trec").split("train", 40)
-    uri = _champion(KNNFewShot(k=2).compile(Classify(), pool), "classifier", LM())
+    compiled = KNNFewShot(k=2).compile(Classify(), pool)
+    with context(lm=LM()):
+        expected = [compiled(question=question).label for question in QUESTIONS]  # the demos are chosen here too
+    uri = _champion(compiled, "classifier", LM())
     with running_server(uri, workers=2) as server:  # two server processes, each with the model
         split = _post(server, {"dataframe_split": {"columns": ["question"], "data": [[q] for q in QUESTIONS]},
                                "params": {"max_tokens": 20}})
@@ -56,7 +59,7 @@ def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serv
         for response in (split, records, inputs):
             assert response.status_code == 200, response.text
             predictions = response.json()["predictions"]
-            assert [row["label"] for row in predictions] == ["human", "location"]
+            assert [row["label"] for row in predictions] == expected
             assert all(row["label"] in LABELS and row["error"] == "" for row in predictions)
 
         bad = {
@@ -76,7 +79,7 @@ def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serv
         assert malformed.status_code == 400
         assert _post(server, {"dataframe_records": [{"question": "Who painted the Mona Lisa?"}]}).status_code == 200
     nearest = {demo.question for question in QUESTIONS
-               for demo in KNNFewShot(k=2).compile(Classify(), pool).classify.demo_pool.nearest({"question": question})}
+               for demo in compiled.classify.demo_pool.nearest({"question": question})}
     assert nearest <= _questions_shown_in_logged_traces(len(nearest))  # the pool travelled and was used
 
 
