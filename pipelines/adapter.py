@@ -147,9 +147,7 @@ def predict(lm: LM, signature: Signature, demos: Sequence[Mapping[str, Any]], in
         return reading.outputs
     record(lm.model, Usage(parse_retries=1))
     kept = reading.read_first(signature)
-    rest = signature
-    for name in kept:
-        rest = rest.delete(name)
+    rest = signature.delete(*kept)
     correction = prompts.CORRECTION.format(problem=next(iter(reading.problems.values())),
                                            answer_template=answer_template(rest))
     retry = [*messages, {"role": "assistant", "content": first.text}, {"role": "user", "content": correction}]

@@ -128,9 +128,11 @@ class Signature(metaclass=_SignatureMeta):
         """A new field last among the inputs or outputs (as `marker` says)."""
         return self._insert(name, marker, annotation, first=False)
 
-    def delete(self, name: str) -> Signature:
-        self._field(name)
-        return Signature([field for field in self.fields if field.name != name], self.instructions,
+    def delete(self, *names: str) -> Signature:
+        """The signature without the named fields (each must be one of its fields)."""
+        for name in names:
+            self._field(name)
+        return Signature([field for field in self.fields if field.name not in names], self.instructions,
                          name=self.name)
 
     def with_field_descriptions(self, descriptions: Mapping[str, str]) -> Signature:

@@ -37,10 +37,7 @@ class Predict(Predictor):
 
     def asked_signature(self) -> Signature:
         """The signature without the omitted outputs: what the LM is asked to write."""
-        asked = self.signature
-        for name in self.omitted:
-            asked = asked.delete(name)
-        return asked
+        return self.signature.delete(*self.omitted)
 
     def format_prompt(self, **inputs: Any) -> str:
         """The conversation this step would send for `inputs` (demos included) as readable text: no LM call."""

@@ -214,9 +214,8 @@ def _demo_counts(demo_sets: list[list[Example]], settings: SearchSettings) -> tu
 
 def _reasoning_choices(predictor: Predictor, settings: SearchSettings) -> tuple[bool, ...]:
     """Whether the step reasons, its own way first, and the other way when the search may choose it."""
-    outputs = predictor.signature.output_fields
     reasons = REASONING not in predictor.omitted
-    if not settings.search_reasoning or REASONING not in outputs or not omittable(predictor, [REASONING]):
+    if not settings.search_reasoning or not omittable(predictor, [REASONING]):
         return (reasons,)
     return reasons, not reasons
 

@@ -114,6 +114,7 @@ def test_signatures_are_immutable_and_edits_return_new_ones():
     assert with_context.spec == "context: list[str], question: str -> answer: str"
     assert with_note.spec == "question: str -> answer: str, note: str"
     assert with_note.delete("note") == original
+    assert with_reasoning.append("note", OutputField()).delete("reasoning", "note") == original
     assert original.with_field_descriptions({"answer": "short"}).output_fields["answer"].desc == "short"
     with pytest.raises(SignatureError, match="no field 'missing'"):
         original.delete("missing")
