@@ -9,11 +9,10 @@ DSPy is not a dependency of sigflow: `pip install -e '.[reference]'` before runn
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from typing import Any
 
-from benchmarks.dspy_mipro_trec import MAX_TOKENS, NUM_THREADS, QUICK_COMPILE, QUICK_MAX_TOKENS, QUICK_OPTIMIZER
+from benchmarks.dspy_mipro_trec import NUM_THREADS, QUICK_COMPILE, QUICK_OPTIMIZER, call_counter, reference_lm
 from benchmarks.harness import checkpointed
 from benchmarks.hotpotqa_programs import FULL, METRICS, QUICK
 from benchmarks.litellm_local import register_local_provider
@@ -44,8 +43,8 @@ def run(quick: bool) -> dict[str, Any]:
     examples = {name: [dspy.Example(question=e.question, answer=e.answer, gold_titles=e["gold_titles"])
                        .with_inputs("question") for e in split]
                 for name, split in (("train", train), ("choose", choose), ("scored", scored))}
-    calls = _call_counter(dspy)
-    dspy.configure(lm=_lm(dspy, calls, quick), max_errors=sum(len(split) for split in examples.values()))
+    calls = call_counter(dspy)
+    dspy.configure(lm=reference_lm(dspy, calls, quick), max_errors=sum(len(split) for split in examples.values()))
     sizes = {name: len(split) for name, split in examples.items()}
     settings = {"dspy": dspy.__version__, "model": LOCAL_MODEL, **sizes}
     runs = itertools.count()
@@ -118,26 +117,6 @@ def _score(dspy, program, examples: list, calls) -> dict[str, Any]:
                               in zip(results, outputs, strict=True)) / max(1, len(results)),
             "unreadable": sum(not getattr(prediction, "answer", None) for _, prediction, _ in results),
             "evaluation_lm_calls": calls.count - before}
-
-
-def _lm(dspy, counter, quick: bool):
-    return dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=QUICK_MAX_TOKENS if quick else MAX_TOKENS,
-                   callbacks=[counter])
-
-
-def _call_counter(dspy):
-    class CallCounter(dspy.utils.callback.BaseCallback):
-        """LM calls so far; DSPy calls from several threads."""
-
-        def __init__(self):
-            self.count = 0
-            self._lock = threading.Lock()
-
-        def on_lm_start(self, call_id, instance, inputs):
-            with self._lock:
-                self.count += 1
-
-    return CallCounter()
 
 
 def report(result: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ DSPy is not a dependency of sigflow: `pip install -e '.[reference]'` before runn
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -43,8 +44,8 @@ def run(quick: bool) -> dict[str, Any]:
                          for example in examples] for examples in splits(QUICK_PLAN if quick else FULL))
     # The compile (one to two hours in full) and each scoring are kept as they finish, so a cut-short run
     # resumes after the last finished part; the compiled program travels as DSPy's own JSON state.
-    task_calls = _call_counter(dspy)
-    task_lm = _lm(dspy, task_calls, quick)
+    task_calls = call_counter(dspy)
+    task_lm = reference_lm(dspy, task_calls, quick)
     # An unreadable reply scores 0, as in sigflow, instead of ending the run after DSPy's default 10 errors.
     dspy.configure(lm=task_lm, max_errors=len(train) + len(dev) + len(test))
     settings = {"dspy": dspy.__version__, "model": LOCAL_MODEL, "train": len(train), "dev": len(dev),
@@ -69,15 +70,15 @@ def _compile(dspy, task_lm, task_calls, train: list, dev: list, quick: bool) -> 
     """MIPROv2 on `train` with `dev` as its validation set: its counts, and the compiled program's state."""
     from dspy.clients.base_lm import GLOBAL_HISTORY
 
-    proposal_calls = _call_counter(dspy)
-    prompt_lm = _lm(dspy, proposal_calls, quick)
+    proposal_calls = call_counter(dspy)
+    prompt_lm = reference_lm(dspy, proposal_calls, quick)
     runs = itertools.count()
     optimizer = dspy.MIPROv2(_metric, prompt_model=prompt_lm, task_model=task_lm, num_threads=NUM_THREADS,
                              **(QUICK_OPTIMIZER if quick else {"auto": "light"}))
     started = time.perf_counter()
     compiled = optimizer.compile(_program(dspy, runs), trainset=train, valset=dev, **(QUICK_COMPILE if quick else {}))
-    return {"program_runs": next(runs), "compile_task_calls": next(task_calls.calls),
-            "compile_proposal_calls": next(proposal_calls.calls),
+    return {"program_runs": next(runs), "compile_task_calls": task_calls.count,
+            "compile_proposal_calls": proposal_calls.count,
             "compile_tokens": sum((entry.get("usage") or {}).get("total_tokens", 0) for entry in GLOBAL_HISTORY),
             "compile_seconds": time.perf_counter() - started, "state": compiled.dump_state()}
 
@@ -100,7 +101,7 @@ def _program(dspy, runs: itertools.count):
     return Classify()
 
 
-def _lm(dspy, counter, quick: bool):
+def reference_lm(dspy, counter, quick: bool):
     """The embedded model without DSPy's cache, so every call is real and counted."""
     return dspy.LM(LOCAL_MODEL, cache=False, temperature=0.0, max_tokens=QUICK_MAX_TOKENS if quick else MAX_TOKENS,
                    callbacks=[counter])
@@ -110,13 +111,16 @@ def _metric(example, prediction, trace=None) -> bool:
     return example.label == getattr(prediction, "label", None)
 
 
-def _call_counter(dspy):
+def call_counter(dspy):
+    """A DSPy callback counting the LM calls it hears of (`count`); DSPy calls from several threads."""
     class CallCounter(dspy.utils.callback.BaseCallback):
         def __init__(self):
-            self.calls = itertools.count()  # next() is atomic, and DSPy calls from several threads
+            self.count = 0
+            self._lock = threading.Lock()
 
         def on_lm_start(self, call_id, instance, inputs):
-            next(self.calls)
+            with self._lock:
+                self.count += 1
 
     return CallCounter()
 
