@@ -25,14 +25,16 @@ from pipelines.lm import (
     Usage,
     track_usage,
 )
-from pipelines.modules import ChainOfThought, Module, Predict, Predictor, Retrieve
+from pipelines.modules import BestOfN, ChainOfThought, Module, Predict, Predictor, ReAct, Refine, Retrieve
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import InputField, OutputField, Signature, SignatureError
 from pipelines.state import StateError
+from pipelines.tools import Tool
 
 __all__ = [
     "LM",
+    "BestOfN",
     "Budget",
     "BudgetExceeded",
     "ChainOfThought",
@@ -51,12 +53,15 @@ __all__ = [
     "Predict",
     "Prediction",
     "Predictor",
+    "ReAct",
+    "Refine",
     "Retrieve",
     "ScriptedLM",
     "Signature",
     "SignatureError",
     "StateError",
     "TooManyErrors",
+    "Tool",
     "Usage",
     "accuracy",
     "configure",

@@ -1,7 +1,7 @@
 """What sigflow knows about each supported field type: its name, how it is shown to the LM, how it is read
 back from LM text (leniently), and how it is stored as JSON.
 
-Supported: str, int, float, bool, list[T], Literal[...], Enum subclasses and pydantic models.
+Supported: str, int, float, bool, list[T], dict[str, T], Literal[...], Enum subclasses and pydantic models.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args, get_origin
 import json_repair
 import pydantic
 
-SUPPORTED = "str, int, float, bool, list[...], Literal[...], an Enum, or a pydantic model"
+SUPPORTED = "str, int, float, bool, list[...], dict[str, ...], Literal[...], an Enum, or a pydantic model"
 _SCALARS = (str, int, float, bool)
 _TRUE = {"yes", "true", "y", "1", "correct"}
 _FALSE = {"no", "false", "n", "0", "incorrect"}
@@ -34,6 +34,9 @@ def is_supported(annotation: Any) -> bool:
     if get_origin(annotation) is list:
         (item,) = get_args(annotation) or (str,)
         return is_supported(item)
+    if get_origin(annotation) is dict:
+        key, value = get_args(annotation) or (str, Any)
+        return key is str and (value is Any or is_supported(value))
     return False
 
 
@@ -43,6 +46,11 @@ def type_name(annotation: Any) -> str:
         return f"Literal[{', '.join(repr(option) for option in get_args(annotation))}]"
     if get_origin(annotation) is list:
         return f"list[{type_name((get_args(annotation) or (str,))[0])}]"
+    if get_origin(annotation) is dict:
+        key, value = get_args(annotation) or (str, Any)
+        return f"dict[{type_name(key)}, {type_name(value)}]"
+    if annotation is Any:
+        return "Any"
     return getattr(annotation, "__name__", repr(annotation))
 
 
@@ -64,6 +72,8 @@ def format_hint(annotation: Any, description: str) -> str:
         return f"a JSON object with {_model_keys(annotation)}"
     if get_origin(annotation) is list:
         return f"a JSON list of {type_name((get_args(annotation) or (str,))[0])} values"
+    if get_origin(annotation) is dict:
+        return "a JSON object"
     hints = {int: "an integer", float: "a number", bool: "yes or no"}
     return hints.get(annotation) or description or "text"
 
@@ -103,6 +113,8 @@ def from_jsonable(annotation: Any, value: Any) -> Any:
     if get_origin(annotation) is list and isinstance(value, list):
         item = (get_args(annotation) or (str,))[0]
         return [from_jsonable(item, element) for element in value]
+    if get_origin(annotation) is dict and isinstance(value, dict):
+        return {key: from_jsonable(_dict_value(annotation), item) for key, item in value.items()}
     return value
 
 
@@ -124,6 +136,8 @@ def coerce(annotation: Any, text: str) -> Any:
         return _coerce_number(annotation, text)
     if get_origin(annotation) is list:
         return _coerce_list(annotation, text)
+    if get_origin(annotation) is dict:
+        return _coerce_dict(annotation, text)
     if _is_model(annotation):
         return _coerce_model(annotation, text)
     raise CoercionError(f"type {type_name(annotation)} is not supported; use {SUPPORTED}")
@@ -184,6 +198,25 @@ def _coerce_list(annotation: Any, text: str) -> list[Any]:
         return [str(element).strip() for element in parsed]
     return [from_jsonable(item, element) if not isinstance(element, str) else coerce(item, element)
             for element in parsed]
+
+
+def _coerce_dict(annotation: Any, text: str) -> dict[str, Any]:
+    parsed = json_repair.loads(strip_fences(text)) if text.strip() else None
+    if not isinstance(parsed, dict):
+        raise CoercionError(f"expected a JSON object, got {text.strip()[:80]!r}")
+    value = _dict_value(annotation)
+    return {str(key): _typed_item(value, item) for key, item in parsed.items()}
+
+
+def _typed_item(annotation: Any, item: Any) -> Any:
+    """One JSON value of a dict as `annotation`, read like an LM's answer for a field of that type."""
+    if annotation is Any:
+        return item
+    return coerce(annotation, item if isinstance(item, str) else render(item))
+
+
+def _dict_value(annotation: Any) -> Any:
+    return (get_args(annotation) or (str, Any))[1]
 
 
 def _coerce_model(annotation: type[pydantic.BaseModel], text: str) -> pydantic.BaseModel:

@@ -43,3 +43,27 @@ PROPOSAL_TIPS = {
     "persona": "Start the instruction with a persona suited to the task, such as an expert of its field.",
     "format": "Stress that the output must be exactly one of the allowed values, with no extra words.",
 }
+
+# Agents (`ReAct`). The step's instruction keeps the task's own first; the tools are listed in the field the
+# step writes the tool's name to, so an optimizer that rewrites the instruction never loses them.
+REACT_STEP = """{task}
+
+Work step by step with the tools below. Each step, read the trajectory so far, write a short thought about \
+what is still missing, then name one tool and give its arguments as a JSON object. What the tool returns is \
+added to the trajectory. Once the trajectory holds what is needed for {outputs}, name {finish} with {{}}."""
+
+REACT_TOOLS = """the tool to call now, one of:
+{tools}"""
+
+REACT_FINISH = "{finish}(): the trajectory holds what is needed; stop calling tools"
+
+REACT_EXTRACT = """{task}
+
+The trajectory shows the tools that were called and what they returned: answer from it."""
+
+TRAJECTORY_EMPTY = "(no steps yet)"
+
+# `Refine`: advice for the next attempt, written from the last one and its reward.
+REFINE_ADVICE = """An attempt at a task fell short: its reward was below what is wanted. Read the task, the \
+attempt's inputs and outputs, and write one or two sentences of advice for the next attempt at the same \
+inputs: what to do differently. Do not give the answer itself."""

@@ -62,7 +62,7 @@ def OutputField(desc: str = "") -> Any:
 
 
 _TYPE_NAMES: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool, "list": list,
-                               "Literal": Literal}
+                               "dict": dict, "Any": Any, "Literal": Literal}
 
 
 class _SignatureMeta(type):
@@ -242,6 +242,9 @@ def _type_of(node: ast.AST, names: dict[str, Any], text: str, spec: str) -> Any:
             return Literal[tuple(argument.value for argument in arguments)]
         if base is list and len(arguments) == 1:
             return list[_type_of(arguments[0], names, text, spec)]
+        if base is dict and len(arguments) == 2:
+            key, value = (_type_of(argument, names, text, spec) for argument in arguments)
+            return dict[key, value]
     raise SignatureError(f"signature {spec!r}: unsupported type {text!r}; use {fieldtypes.SUPPORTED}")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pipelines import settings
 from pipelines.lm import door
 from pipelines.lm.params import public_params
+from pipelines.lm.sampling import current_sampling
 from pipelines.lm.types import Completion, LMRequest
 
 
@@ -33,8 +34,13 @@ class LM:
     def complete(self, messages: list[dict[str, Any]], *, cache: bool | None = None,
                  rollout_id: str | None = None, **overrides: Any) -> Completion:
         """Send chat `messages`. `cache=False` skips the cache; a `rollout_id` draws (and caches) a sample
-        of its own instead of the shared entry. `overrides` replace this LM's parameters for one call."""
+        of its own instead of the shared entry. `overrides` replace this LM's parameters for one call; inside
+        `sampled(...)` its temperature replaces both and its rollout id comes first."""
         params = {"temperature": self.temperature, "max_tokens": self.max_tokens, **self.params, **overrides}
+        sample = current_sampling()
+        if sample is not None:
+            params["temperature"] = sample.temperature
+            rollout_id = sample.rollout_id if rollout_id is None else f"{sample.rollout_id}/{rollout_id}"
         return door.send(LMRequest(
             model=self.model,
             messages=messages,

@@ -8,17 +8,19 @@ from pipelines import adapter
 from pipelines.config import current_lm
 from pipelines.demo_pool import DemoPool
 from pipelines.lm.client import LM
+from pipelines.modules.hints import HINT, HINT_DESC, current_hint
 from pipelines.modules.module import Predictor
 from pipelines.modules.trace import record_step
 from pipelines.primitives import Example, Prediction
-from pipelines.signatures import Signature, ensure_signature
+from pipelines.signatures import InputField, Signature, ensure_signature
 
 
 class Predict(Predictor):
     """Fills a signature's outputs from its inputs. `demos` (examples with input and output fields) are
     shown as earlier turns of the conversation, or, with a `demo_pool`, the pool's nearest to each call's
     inputs; `config` (temperature, max_tokens, ...) goes to the LM. Text outputs named in `omitted` are not
-    asked for and come back empty: a chain-of-thought step told to answer directly omits its reasoning."""
+    asked for and come back empty: a chain-of-thought step told to answer directly omits its reasoning.
+    Inside `hinted(advice)` (a `Refine` attempt after the first) the advice is one more input."""
 
     def __init__(self, signature: str | Signature, *, lm: LM | None = None, **config: Any):
         self.signature = ensure_signature(signature)
@@ -30,8 +32,11 @@ class Predict(Predictor):
 
     def forward(self, **inputs: Any) -> Prediction:
         self._check_inputs(inputs)
-        outputs = adapter.predict(self.lm or current_lm(), self.asked_signature(), self.demos_for(inputs), inputs,
-                                  **self.config)
+        signature, asked = self.asked_signature(), inputs
+        hint = current_hint()
+        if hint is not None and HINT not in signature.input_fields:
+            signature, asked = signature.append(HINT, InputField(desc=HINT_DESC)), {**inputs, HINT: hint}
+        outputs = adapter.predict(self.lm or current_lm(), signature, self.demos_for(inputs), asked, **self.config)
         record_step(self, inputs, outputs)
         return Prediction({name: outputs.get(name, "") for name in self.signature.output_fields})
 

@@ -50,7 +50,8 @@ class BootstrapFewShot(Optimizer):
     """Runs a teacher (a copy of the program, or `teacher`) on training examples, in parallel batches, until
     `max_bootstrapped_demos` runs pass `metric` (a score of at least `metric_threshold`; by default any truthy
     score). Each predictor gets the inputs and outputs it produced in those runs as demos (the runs with the
-    shortest reasoning first), then up to `max_labeled_demos` plain training examples. Rounds after the first
+    shortest reasoning first; a step called several times in a run, as an agent's is, gets every call, so its
+    trajectory is shown whole), then up to `max_labeled_demos` plain training examples. Rounds after the first
     draw fresh samples at `temperature`. With a `budget`, a spent budget ends bootstrapping early with the
     demos found so far."""
 
@@ -82,14 +83,15 @@ class BootstrapFewShot(Optimizer):
         self.usage_, self.attempts_, self.program_runs_ = usage.total, found.attempts, found.attempts
         self.stopped_by_budget_ = found.stopped_by_budget
         self.bootstrapped_ = _demos_by_predictor(teacher, program, found.passed)
+        kept = _demos_by_predictor(teacher, program, found.passed[:self.max_bootstrapped_demos])
         used = {attempt.example.example_id for attempt in found.passed}
         rest = [example for example in trainset if example.example_id not in used]
         labeled = random.Random(self.seed).sample(rest, min(self.max_labeled_demos, len(rest)))
         compiled = program.deepcopy()
         for name, predictor in compiled.named_predictors():
-            predictor.demos = self.bootstrapped_[name][:self.max_bootstrapped_demos] + labeled
-        self.demo_counts_ = {name: {"bootstrapped": min(len(demos), self.max_bootstrapped_demos),
-                                    "labeled": len(labeled)} for name, demos in self.bootstrapped_.items()}
+            predictor.demos = kept[name] + labeled
+        self.demo_counts_ = {name: {"bootstrapped": len(demos), "labeled": len(labeled)}
+                             for name, demos in kept.items()}
         return compiled
 
     def estimate(self, program: Module, trainset: Sequence[Example],

@@ -1,6 +1,6 @@
 import contextlib
 import enum
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 import pytest
@@ -80,20 +80,29 @@ def test_pydantic_models_parse_from_fenced_or_sloppy_json():
         coerce(Person, '{"name": "Ada"}')
 
 
+def test_dicts_parse_from_fenced_or_sloppy_json_with_typed_values():
+    assert coerce(dict[str, Any], '```json\n{"query": "tech", "k": 3}\n```') == {"query": "tech", "k": 3}
+    assert coerce(dict[str, int], "{'a': '4', 'b': 5,}") == {"a": 4, "b": 5}
+    assert coerce(dict[str, str], '{"n": 2}') == {"n": "2"}
+    with pytest.raises(CoercionError, match="expected a JSON object"):
+        coerce(dict[str, Any], "query: tech")
+
+
 def test_json_round_trip_of_typed_values():
     for annotation, value in [(Person, Person(name="A", age=1)), (Color, Color.RED), (list[Color], [Color.GREEN]),
-                              (str, "x"), (int, 3)]:
+                              (str, "x"), (int, 3), (dict[str, Color], {"a": Color.RED})]:
         assert from_jsonable(annotation, to_jsonable(value)) == value
 
 
 def test_render_is_what_coerce_reads_back():
     for annotation, value in [(Person, Person(name="A", age=1)), (Color, Color.RED), (bool, False), (int, 7),
-                              (list[str], ["x", "y"]), (Label, "human")]:
+                              (list[str], ["x", "y"]), (Label, "human"), (dict[str, Any], {"q": [1, "x"]})]:
         assert coerce(annotation, render(value)) == value
 
 
 @given(st.text(max_size=200))
-@pytest.mark.parametrize("annotation", [Label, Color, int, float, bool, list[str], list[int], Person])
+@pytest.mark.parametrize("annotation", [Label, Color, int, float, bool, list[str], list[int], Person,
+                                        dict[str, Any], dict[str, int]])
 def test_arbitrary_text_gives_a_value_or_a_coercion_error(annotation, text):
     with contextlib.suppress(CoercionError):
         coerce(annotation, text)

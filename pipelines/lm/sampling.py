@@ -1,0 +1,32 @@
+"""Sampling for a block of code: inside `sampled(...)` every LM call draws a sample of its own (a
+temperature and a rollout id, so the cache keeps one answer per attempt instead of handing back the shared
+one), whichever LM each step holds. `BestOfN` and `Refine` run each attempt in one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float
+    rollout_id: str
+
+
+_active: ContextVar[Sampling | None] = ContextVar("sigflow_sampling", default=None)
+
+
+@contextmanager
+def sampled(*, temperature: float, rollout_id: str) -> Iterator[Sampling]:
+    token = _active.set(Sampling(temperature, rollout_id))
+    try:
+        yield _active.get()
+    finally:
+        _active.reset(token)
+
+
+def current_sampling() -> Sampling | None:
+    return _active.get()
