@@ -13,6 +13,12 @@ class Dataset:
     name: str
     splits: dict[str, list[Example]]
     corpus: list[Passage] | None = None
+    corpus_name: str | None = None
+    """The corpus's own name where datasets share one (the store is cached under it); else the dataset's."""
+
+    @property
+    def store_name(self) -> str:
+        return self.corpus_name or self.name
 
     def split(self, name: str, limit: int | None = None) -> list[Example]:
         if name not in self.splits:

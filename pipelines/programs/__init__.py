@@ -1,4 +1,4 @@
-"""The shipped programs, `classify`, `rag` and `multihop`: what each needs and how it is scored."""
+"""The shipped programs, `classify`, `rag`, `multihop` and `agent`: what each needs and how it is scored."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pipelines.datasets import Dataset
 from pipelines.evaluation.metrics import Metric
 from pipelines.modules import Module
+from pipelines.programs.agent import Agent, agent_metrics
 from pipelines.programs.classify import Classify, classify_metrics
 from pipelines.programs.multihop import MultiHop
 from pipelines.programs.rag import RAG, rag_metrics
@@ -38,7 +39,7 @@ def _over_store(program: Callable[..., Module]) -> Callable[[Dataset | None], Mo
     def build(dataset: Dataset | None) -> Module:
         if dataset is None or dataset.corpus is None:
             return program()
-        return program(cached_store(dataset.name, dataset.corpus))
+        return program(cached_store(dataset.store_name, dataset.corpus))
 
     return build
 
@@ -47,6 +48,7 @@ PROGRAMS = {
     "classify": ProgramSpec("classify", ("trec",), "question", lambda dataset: Classify(), classify_metrics),
     "rag": ProgramSpec("rag", ("bbc", "hotpotqa"), "question", _over_store(RAG), rag_metrics),
     "multihop": ProgramSpec("multihop", ("hotpotqa", "bbc"), "question", _over_store(MultiHop), rag_metrics),
+    "agent": ProgramSpec("agent", ("bbc-agent",), "question", _over_store(Agent), agent_metrics),
 }
 
 
@@ -56,4 +58,4 @@ def program_spec(name: str) -> ProgramSpec:
     return PROGRAMS[name]
 
 
-__all__ = ["PROGRAMS", "RAG", "Classify", "MultiHop", "ProgramSpec", "program_spec"]
+__all__ = ["PROGRAMS", "RAG", "Agent", "Classify", "MultiHop", "ProgramSpec", "program_spec"]

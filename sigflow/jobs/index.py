@@ -17,6 +17,6 @@ def build_index(dataset: str, *, data_dir: str | Path | None = None, out: Path |
     loaded = load_dataset(dataset, data_dir)
     if loaded.corpus is None:
         raise ValueError(f"dataset {dataset!r} has no corpus to index")
-    store = cached_store(loaded.name, loaded.corpus, out)
+    store = cached_store(loaded.store_name, loaded.corpus, out)
     return {"dataset": loaded.name, "passages": len(store), "corpus_hash": store.corpus_hash,
             "seconds": round(time.perf_counter() - started, 2)}

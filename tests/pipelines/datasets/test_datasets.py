@@ -63,7 +63,8 @@ def test_hotpotqa_needs_a_directory_with_its_files(tmp_path):
 
 
 def test_unknown_dataset_and_split_are_named():
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of trec, bbc, hotpotqa, tickets"):
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of trec, bbc, bbc-agent, hotpotqa, "
+                                         "tickets"):
         load_dataset("imagenet")
     with pytest.raises(ValueError, match="no split 'validation'; it has test, dev, train"):
         load_dataset("trec").split("validation")
