@@ -55,7 +55,11 @@ added to the trajectory. Once the trajectory holds what is needed for {outputs},
 REACT_TOOLS = """the tool to call now, one of:
 {tools}"""
 
-REACT_FINISH = "{finish}(): the trajectory holds what is needed; stop calling tools"
+REACT_FINISH = "{finish}, arguments {{}}: the trajectory holds what is needed; stop calling tools"
+
+REACT_FINISH_THOUGHT = "the trajectory holds what the answer needs"
+
+REACT_REPEATED = "the same call as step {step}; {tool} is not called again, the answer is written from here"
 
 REACT_EXTRACT = """{task}
 

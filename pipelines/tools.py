@@ -74,16 +74,16 @@ class Tool:
                                                  "parameters": self.parameters}}
 
     def describe(self) -> str:
-        """One line for a prompt: `search(query: string, k: integer = 3): what it does`."""
-        return self.call_form() + (f": {self.desc}" if self.desc else "")
+        """One line for a prompt: `search, arguments {"query": string, "k": integer (default 3)}: what it does`."""
+        return f"{self.name}, arguments {self.arguments_form()}" + (f": {self.desc}" if self.desc else "")
 
-    def call_form(self) -> str:
-        """How the tool is called: `search(query: string, k: integer = 3)`."""
+    def arguments_form(self) -> str:
+        """The JSON object the tool takes: `{"query": string, "k": integer (default 3)}`."""
         shown = []
         for name, spec in self.parameters.get("properties", {}).items():
-            default = f" = {json.dumps(spec['default'])}" if "default" in spec else ""
-            shown.append(f"{name}: {_schema_type(spec)}{default}")
-        return f"{self.name}({', '.join(shown)})"
+            default = f" (default {json.dumps(spec['default'])})" if "default" in spec else ""
+            shown.append(f"{json.dumps(name)}: {_schema_type(spec)}{default}")
+        return "{" + ", ".join(shown) + "}"
 
     def __call__(self, **arguments: Any) -> Any:
         """Call the function with checked and coerced arguments; errors are raised, not observed."""
@@ -120,8 +120,8 @@ class Tool:
         except pydantic.ValidationError as error:
             problems = "; ".join(f"{'.'.join(map(str, item['loc'])) or 'arguments'}: {item['msg']}"
                                  for item in error.errors())
-            raise ToolArgumentError(f"error: bad arguments for {self.name}: {problems}; call it as "
-                                    f"{self.call_form()}") from None
+            raise ToolArgumentError(f"error: bad arguments for {self.name}: {problems}; its arguments are "
+                                    f"{self.arguments_form()}") from None
         return {name: getattr(validated, name) for name in type(validated).model_fields}
 
     def _call_within_timeout(self, arguments: dict[str, Any]) -> Any:

@@ -1,5 +1,6 @@
 """sigflow's own agent question set over BBC News: questions that need a search of the articles, a query of
-their metadata table, or both, each marked with the tools it needs (`pipelines.programs.agent`)."""
+their metadata table, or both, each labelled with the tools it needs and the calls that answer it
+(`calls`, which an agent's optimizers turn into demonstrated trajectories: `pipelines.programs.agent`)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def load_bbc_agent(questions_file: Path = QUESTIONS) -> Dataset:
                              f"expected one of {', '.join(TOOLS_BY_KIND)}")
         by_kind[item["kind"]].append(Example(
             id=item["id"], question=item["question"], answer=item["answer"], kind=item["kind"],
-            tools=list(TOOLS_BY_KIND[item["kind"]]), article_id=item.get("article_id", "")).with_inputs("question"))
+            tools=list(TOOLS_BY_KIND[item["kind"]]), calls=item["calls"], article_id=item.get("article_id", ""))
+            .with_inputs("question"))
     rng = random.Random(0)
     train, dev = [], []
     for examples in by_kind.values():

@@ -7,6 +7,7 @@ signature's outputs from the whole trajectory."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -16,13 +17,16 @@ from pipelines.fieldtypes import render
 from pipelines.modules.chain_of_thought import ChainOfThought
 from pipelines.modules.module import Module
 from pipelines.modules.predict import Predict
-from pipelines.primitives import Prediction
+from pipelines.primitives import Example, Prediction
 from pipelines.signatures import Field, Signature, SignatureError, ensure_signature
 from pipelines.tools import FINISH, Tool, ToolError, as_tool
 
 TRAJECTORY = "trajectory"
 THOUGHT, TOOL_NAME, TOOL_ARGS = "next_thought", "next_tool_name", "next_tool_args"
-MAX_OBSERVATION_CHARS = 1200
+CALLS = "calls"
+"""The label of an example that shows how an agent should work: a list of {"thought", "tool", "arguments"},
+the tool calls to make in order (finish is implied)."""
+MAX_OBSERVATION_CHARS = 2000
 """How much of one observation the later steps read: a long one would crowd the small model's context."""
 
 
@@ -35,12 +39,15 @@ class Step:
     arguments: dict[str, Any] = field(default_factory=dict)
     observation: str = ""
     failed: bool = False
+    ends_run: bool = False
+    """The agent could not go on: its reply was unreadable, or it repeated a call it had made."""
 
 
 class ReAct(Module):
     """Fills `signature`'s outputs using `tools` (functions or `Tool`s): at most `max_steps` tool calls,
-    then the answer. The prediction also holds the `trajectory`: one dict per step (thought, tool,
-    arguments, observation, failed), the last naming `finish` when the agent chose to stop."""
+    then the answer. An unreadable step, or a call the agent has made before, ends the calls early. The
+    prediction also holds the `trajectory`: one dict per step (thought, tool, arguments, observation,
+    failed, ends_run), the last naming `finish` when the agent chose to stop."""
 
     def __init__(self, signature: str | Signature, tools: list[Tool | Any], *, max_steps: int = 5,
                  max_observation_chars: int = MAX_OBSERVATION_CHARS):
@@ -60,7 +67,7 @@ class ReAct(Module):
         while len(steps) < self.max_steps:
             taken = self._take_step(inputs, steps)
             steps.append(taken)
-            if taken.tool == FINISH or (taken.failed and not taken.tool):
+            if taken.tool == FINISH or taken.ends_run:
                 break
         answer = self.extract(**inputs, **{TRAJECTORY: self.render_trajectory(steps)})
         outputs = {name: answer[name] for name in self.signature.output_fields}
@@ -71,12 +78,41 @@ class ReAct(Module):
             chosen = self.step(**inputs, **{TRAJECTORY: self.render_trajectory(steps)})
         except ParseError as error:  # the agent could not say what to do: answer from what it has
             return Step(thought="", tool="", observation=f"error: the step's reply could not be read: {error}",
-                        failed=True)
+                        failed=True, ends_run=True)
         name, arguments = chosen[TOOL_NAME], chosen[TOOL_ARGS]
         if name == FINISH:
             return Step(chosen[THOUGHT], FINISH, arguments)
+        repeated = next((number for number, step in enumerate(steps, start=1)
+                         if (step.tool, step.arguments) == (name, arguments)), None)
+        if repeated is not None:  # a small model that repeats itself goes on repeating: answer instead
+            text = prompts.REACT_REPEATED.format(tool=name, step=repeated)
+            return Step(chosen[THOUGHT], name, arguments, text, failed=True, ends_run=True)
         observation = self.tools[name].run(arguments)
         return Step(chosen[THOUGHT], name, arguments, observation.text, observation.failed)
+
+    def demonstrate(self, example: Mapping[str, Any]) -> dict[str, list[Example]]:
+        """The demos an example labelled with its `calls` makes, by predictor name: one step demo per call
+        and one for finishing (each seeing the trajectory so far, with the tools' real observations), and
+        an answer demo when the example labels the outputs. A labelled trajectory shows a small model a
+        tool that its own runs never chose."""
+        inputs = {name: example[name] for name in self.signature.input_fields}
+        steps: list[Step] = []
+        step_demos = []
+        finish = {"thought": prompts.REACT_FINISH_THOUGHT, "tool": FINISH, "arguments": {}}
+        for call in [*_labelled_calls(example, self.tools), finish]:
+            step_demos.append(Example({**inputs, TRAJECTORY: self.render_trajectory(steps), THOUGHT: call["thought"],
+                                       TOOL_NAME: call["tool"], TOOL_ARGS: call["arguments"]},
+                                      input_keys=(*inputs, TRAJECTORY)))
+            if call["tool"] != FINISH:
+                observation = self.tools[call["tool"]].run(call["arguments"])
+                steps.append(Step(call["thought"], call["tool"], call["arguments"], observation.text,
+                                  observation.failed))
+        demos = {"step": step_demos, "extract.predict": []}
+        outputs = {name: example[name] for name in self.signature.output_fields if name in example}
+        if outputs:
+            demos["extract.predict"].append(Example({**inputs, TRAJECTORY: self.render_trajectory(steps), **outputs},
+                                                    input_keys=(*inputs, TRAJECTORY)))
+        return demos
 
     def render_trajectory(self, steps: list[Step]) -> str:
         """The trajectory as the steps read it: numbered thoughts, calls and (shortened) observations."""
@@ -91,6 +127,19 @@ class ReAct(Module):
             if step.observation:
                 lines.append(f"observation {number}: {_shortened(step.observation, self.max_observation_chars)}")
         return "\n".join(lines)
+
+
+def _labelled_calls(example: Mapping[str, Any], tools: dict[str, Tool]) -> list[dict[str, Any]]:
+    calls = example.get(CALLS)
+    if not isinstance(calls, list):
+        raise ValueError(f"an example that demonstrates an agent labels its {CALLS!r} with a list of tool calls, "
+                         f"got {type(calls).__name__}")
+    for call in calls:
+        if not isinstance(call, dict) or set(call) != {"thought", "tool", "arguments"}:
+            raise ValueError(f"each of {CALLS!r} is a dict of thought, tool and arguments, got {call!r}")
+        if call["tool"] not in tools:
+            raise ValueError(f"a labelled call names the tool {call['tool']!r}; the agent has {', '.join(tools)}")
+    return calls
 
 
 def _by_name(tools: list[Tool]) -> dict[str, Tool]:

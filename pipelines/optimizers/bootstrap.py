@@ -23,6 +23,7 @@ from pipelines.modules import Module
 from pipelines.modules.chain_of_thought import REASONING
 from pipelines.modules.trace import TraceStep, collect_trace
 from pipelines.optimizers.base import CallEstimate, Optimizer, bootstrap_runs_for, check_inputs
+from pipelines.optimizers.labels import LabelledDemos
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example
 
@@ -88,10 +89,12 @@ class BootstrapFewShot(Optimizer):
         rest = [example for example in trainset if example.example_id not in used]
         labeled = random.Random(self.seed).sample(rest, min(self.max_labeled_demos, len(rest)))
         compiled = program.deepcopy()
+        labels = LabelledDemos(compiled)
+        self.demo_counts_ = {}
         for name, predictor in compiled.named_predictors():
-            predictor.demos = kept[name] + labeled
-        self.demo_counts_ = {name: {"bootstrapped": len(demos), "labeled": len(labeled)}
-                             for name, demos in kept.items()}
+            shown = labels.of(name, predictor, labeled)
+            predictor.demos = kept[name] + shown
+            self.demo_counts_[name] = {"bootstrapped": len(kept[name]), "labeled": len(shown)}
         return compiled
 
     def estimate(self, program: Module, trainset: Sequence[Example],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from pipelines.evaluation.metrics import Metric
 from pipelines.modules import Module
 from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.optimizers.labels import LabelledDemos
 from pipelines.optimizers.search_space import BOOTSTRAPPED_SET
 from pipelines.primitives import Example
 
@@ -39,25 +41,30 @@ def propose_demo_sets(program: Module, trainset: Sequence[Example], metric: Metr
                                         max_labeled_demos=0, num_threads=num_threads, seed=seed)
         bootstrapper.compile(program, shuffled)
         pools, runs, stopped = bootstrapper.bootstrapped_, bootstrapper.attempts_, bootstrapper.stopped_by_budget_
-    sets = {name: _sets_for(pools[name], shuffled, rng, num_sets, max_bootstrapped_demos, max_labeled_demos)
-            for name, _ in program.named_predictors()}
+    labels = LabelledDemos(program)
+    sets = {name: _sets_for(pools[name], shuffled, rng, num_sets, max_bootstrapped_demos, max_labeled_demos,
+                            partial(labels.of, name, predictor))
+            for name, predictor in program.named_predictors()}
     return DemoSets(sets, runs, stopped)
 
 
 def _sets_for(pool: list[Example], trainset: list[Example], rng: random.Random, num_sets: int,
-              max_bootstrapped: int, max_labeled: int) -> list[list[Example]]:
+              max_bootstrapped: int, max_labeled: int, as_demos: Callable[[list[Example]], list[Example]]
+              ) -> list[list[Example]]:
     """No demos; labeled only; BootstrapFewShot's choice (the first passing runs); then random draws."""
-    sets: list[list[Example]] = [[], rng.sample(trainset, min(max_labeled, len(trainset)))][:num_sets]
+    sets: list[list[Example]] = [[], as_demos(rng.sample(trainset, min(max_labeled, len(trainset))))][:num_sets]
     if num_sets > BOOTSTRAPPED_SET:
-        sets.append(_with_labeled(pool[:max_bootstrapped], trainset, rng, max_labeled))
+        sets.append(_with_labeled(pool[:max_bootstrapped], trainset, rng, max_labeled, as_demos))
     for _ in range(num_sets - len(sets)):
-        sets.append(_with_labeled(rng.sample(pool, min(max_bootstrapped, len(pool))), trainset, rng, max_labeled))
+        drawn = rng.sample(pool, min(max_bootstrapped, len(pool)))
+        sets.append(_with_labeled(drawn, trainset, rng, max_labeled, as_demos))
     return sets
 
 
-def _with_labeled(chosen: list[Example], trainset: list[Example], rng: random.Random,
-                  max_labeled: int) -> list[Example]:
-    # A bootstrapped demo carries the example's own inputs, so compare on those to avoid showing it twice.
-    shown = [demo.inputs() for demo in chosen]
+def _with_labeled(chosen: list[Example], trainset: list[Example], rng: random.Random, max_labeled: int,
+                  as_demos: Callable[[list[Example]], list[Example]]) -> list[Example]:
+    # A bootstrapped demo carries its example's inputs among its own: compare on those not to show it twice.
+    keys = trainset[0].input_keys if trainset else ()
+    shown = [{key: demo.get(key) for key in keys} for demo in chosen]
     rest = [example for example in trainset if example.inputs() not in shown]
-    return chosen + rng.sample(rest, min(max_labeled, len(rest)))
+    return chosen + as_demos(rng.sample(rest, min(max_labeled, len(rest))))

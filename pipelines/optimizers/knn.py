@@ -15,6 +15,7 @@ from pipelines.lm.budget import Budget
 from pipelines.modules import Module, Predictor
 from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
 from pipelines.optimizers.bootstrap import BootstrapFewShot
+from pipelines.optimizers.labels import LabelledDemos
 from pipelines.primitives import Example
 
 
@@ -44,11 +45,12 @@ class KNNFewShot(Optimizer):
             raise ValueError(f"k must be at least 1, got {self.k}")
         bootstrapped, self.program_runs_, self.stopped_by_budget_ = self._bootstrap(program, list(trainset))
         compiled = program.deepcopy()
+        labels = LabelledDemos(compiled)
         self.pool_sizes_ = {}
         for name, predictor in compiled.named_predictors():
             keys = self._keys(predictor, trainset)
             passed = bootstrapped.get(name, [])
-            labeled = _labeled(predictor, keys, passed, trainset)
+            labeled = _labeled(predictor, keys, passed, labels.of(name, predictor, trainset))
             predictor.demos, predictor.demo_pool = [], DemoPool([*passed, *labeled], k=self.k, keys=keys)
             self.pool_sizes_[name] = {"bootstrapped": len(passed), "labeled": len(labeled)}
         return compiled
@@ -87,11 +89,12 @@ class KNNFewShot(Optimizer):
 
 
 def _labeled(predictor: Predictor, keys: tuple[str, ...], bootstrapped: list[Example],
-             trainset: Sequence[Example]) -> list[Example]:
-    """The training examples no bootstrapped demo covers that make a whole demo of this predictor: they
-    have its key fields and every output it asks for (a step that answers directly omits its reasoning)."""
+             labelled: Sequence[Example]) -> list[Example]:
+    """The labelled demos of examples no bootstrapped demo covers that are whole demos of this predictor:
+    they have its key fields and every output it asks for (a step that answers directly omits its
+    reasoning)."""
     outputs = [name for name in predictor.signature.output_fields if name not in predictor.omitted]
     covered = {tuple(str(demo[key]) for key in keys) for demo in bootstrapped}
-    return [example for example in trainset
-            if all(key in example for key in keys) and all(name in example for name in outputs)
-            and tuple(str(example[key]) for key in keys) not in covered]
+    return [demo for demo in labelled
+            if all(key in demo for key in keys) and all(name in demo for name in outputs)
+            and tuple(str(demo[key]) for key in keys) not in covered]

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 from pipelines.modules import Module
 from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
+from pipelines.optimizers.labels import LabelledDemos
 from pipelines.primitives import Example
 
 
 class LabeledFewShot(Optimizer):
-    """Gives every predictor up to `k` training examples as demos, sampled with `seed`."""
+    """Gives every predictor up to `k` training examples as demos, sampled with `seed` (those that label
+    the step: `pipelines.optimizers.labels`)."""
 
     def __init__(self, k: int = 16, seed: int = 0):
         self.k = k
@@ -25,8 +27,9 @@ class LabeledFewShot(Optimizer):
             raise ValueError(f"k must be 0 or more, got {self.k}")
         compiled = program.deepcopy()
         rng = random.Random(self.seed)
-        for _, predictor in compiled.named_predictors():
-            predictor.demos = rng.sample(list(trainset), min(self.k, len(trainset)))
+        labels = LabelledDemos(compiled)
+        for name, predictor in compiled.named_predictors():
+            predictor.demos = labels.of(name, predictor, rng.sample(list(trainset), min(self.k, len(trainset))))
         self.demo_counts_ = {name: len(p.demos) for name, p in compiled.named_predictors()}
         self.stopped_by_budget_, self.program_runs_ = False, 0
         return compiled

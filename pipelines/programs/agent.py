@@ -22,8 +22,8 @@ MAX_STEPS = 4
 
 
 class AnswerWithTools(Signature):
-    """Answer the question about the BBC News articles. Search the articles for what they report; query the
-    articles table for counts, word lengths, headlines and ids."""
+    """Answer the question about the BBC News articles. Use search_articles to find what an article reports;
+    use sql to count articles or to look up an article's category, headline or length in words."""
 
     question: str = InputField()
     answer: str = OutputField(desc="a short answer: a name, a number or an article id, nothing more")
@@ -41,13 +41,15 @@ class Agent(Module):
         return self.react(question=question)
 
     def search_articles(self, query: str) -> str:
-        """Search the BBC articles for passages about a topic; each result names its article id and headline."""
+        """Find the passages of BBC articles that report a fact, an event or a person; each result names its
+        article id and headline."""
         found = self.retrieve(query)
         return render_hits(found.passage_ids, found.titles, found.passages)
 
     def sql(self, query: str) -> str:
-        """Run one SQLite SELECT on the table articles(id, category, headline, words); ids look like
-        'tech/042'; categories are business, entertainment, politics, sports and tech."""
+        """Count articles, or look up their category, headline or length, with one SQLite SELECT on the table
+        articles(id, category, headline, words); ids look like 'tech/042'; categories are business,
+        entertainment, politics, sports and tech."""
         if self.table is None:
             raise ValueError("the agent has no articles table: build it over a store of BBC News passages")
         return self.table.query(query)

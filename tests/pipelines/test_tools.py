@@ -19,7 +19,8 @@ def search(query: str, k: int = 3) -> list[str]:
 def test_a_typed_function_gives_name_description_and_argument_schema():
     tool = Tool(search)
     assert tool.name == "search" and tool.desc == "Find passages about a topic."
-    assert tool.describe() == "search(query: string, k: integer = 3): Find passages about a topic."
+    assert tool.describe() == ('search, arguments {"query": string, "k": integer (default 3)}: '
+                               "Find passages about a topic.")
     parameters = tool.schema()["function"]["parameters"]
     assert parameters["required"] == ["query"]
     assert parameters["properties"] == {"query": {"type": "string"}, "k": {"type": "integer", "default": 3}}
@@ -30,7 +31,7 @@ def test_choices_and_optional_parameters_are_described():
         """Count articles."""
         return 1
 
-    assert Tool(count).call_form() == 'count(category: "tech" | "sport", since: integer | null = null)'
+    assert Tool(count).arguments_form() == '{"category": "tech" | "sport", "since": integer | null (default null)}'
 
 
 def test_arguments_are_coerced_like_output_fields():
@@ -46,7 +47,7 @@ def test_arguments_are_coerced_like_output_fields():
 def test_bad_arguments_become_an_observation_naming_the_problem(arguments, problem):
     observation = Tool(search).run(arguments)
     assert observation.failed and problem in observation.text
-    assert "call it as search(query: string, k: integer = 3)" in observation.text
+    assert 'its arguments are {"query": string, "k": integer (default 3)}' in observation.text
     with pytest.raises(ToolArgumentError, match=problem):
         Tool(search)(**arguments)
 

@@ -18,12 +18,13 @@ def table() -> ArticleTable:
     return ArticleTable(passages())
 
 
-def test_every_looked_up_answer_is_what_its_query_gives(table):
+def test_every_looked_up_answer_is_what_its_query_gives_and_its_labelled_call_runs_it(table):
     looked_up = [item for item in ITEMS if "gold_sql" in item]
     assert len(looked_up) == 46
     for item in looked_up:
         _header, value = table.query(item["gold_sql"]).splitlines()
         assert value == item["answer"], item["id"]
+        assert item["calls"][-1]["arguments"] == {"query": item["gold_sql"]}
 
 
 def test_every_searched_fact_is_in_its_article_and_no_article_is_shared_with_the_rag_questions():
@@ -45,6 +46,7 @@ def test_the_splits_hold_every_kind_with_the_tools_it_needs():
     assert len(train) + len(dev) == len(ITEMS) == 68
     assert not {example.id for example in dev} & {example.id for example in train}
     assert all(example.tools == list(TOOLS_BY_KIND[example.kind]) for example in train + dev)
+    assert all([call["tool"] for call in example.calls] == example.tools for example in train + dev)
     assert dataset.store_name == "bbc" and dataset.split("dev")[0].inputs().keys() == {"question"}
 
 

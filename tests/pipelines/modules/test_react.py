@@ -45,8 +45,9 @@ def test_each_step_calls_a_tool_until_finish_then_answers_from_the_trajectory():
 def test_the_tools_and_their_arguments_are_listed_for_the_step():
     agent = ReAct("question -> answer", [search, Tool(count, name="articles")])
     system = agent.step.format_prompt(question="q", trajectory="(no steps yet)").split("--- user ---")[0]
-    assert "  search(query: string): Find passages about a topic." in system
-    assert "  articles(category: string): Count the articles of a category." in system
+    assert '  search, arguments {"query": string}: Find passages about a topic.' in system
+    assert '  articles, arguments {"category": string}: Count the articles of a category.' in system
+    assert "  finish, arguments {}: the trajectory holds what is needed" in system
     assert "next_tool_name: <one of: search, articles, finish>" in system
 
 
@@ -60,6 +61,21 @@ def test_bad_arguments_and_failing_tools_are_observations_and_the_agent_goes_on(
     assert steps[1]["observation"] == "error: count raised KeyError: 'art'"
     assert steps[2]["observation"] == "401"
     assert "observation 1: error: bad arguments for search" in history[1].messages[-1]["content"]
+
+
+def test_a_repeated_call_ends_the_loop_without_calling_the_tool_again():
+    calls = []
+
+    def lookup(query: str) -> str:
+        calls.append(query)
+        return "nothing"
+
+    agent = ReAct("question -> answer", [lookup])
+    prediction, history = run(agent, [call("lookup", '{"query": "a"}'), call("lookup", '{"query": "a"}'), ANSWER],
+                              question="q")
+    last = prediction[TRAJECTORY][-1]
+    assert calls == ["a"] and len(history) == 3
+    assert last["ends_run"] and last["observation"].startswith("the same call as step 1")
 
 
 def test_the_step_limit_ends_the_loop_and_the_agent_still_answers():
@@ -114,6 +130,32 @@ def test_bootstrapped_demos_are_whole_trajectories():
     assert step_demos[0].trajectory == "(no steps yet)"
     assert "observation 1: cats live in Rome" in step_demos[1].trajectory
     assert compiled.extract.predict.demos[0].answer == "Rome"
+
+
+def test_an_example_labelled_with_its_calls_demonstrates_every_step_with_real_observations():
+    agent = ReAct("question -> answer", [search, count])
+    example = Example(question="where?", answer="Rome", calls=[
+        {"thought": "search first", "tool": "search", "arguments": {"query": "cats"}},
+        {"thought": "then count", "tool": "count", "arguments": {"category": "tech"}}]).with_inputs("question")
+    demos = agent.demonstrate(example)
+    steps = demos["step"]
+    assert [demo.next_tool_name for demo in steps] == ["search", "count", "finish"]
+    assert steps[0].trajectory == "(no steps yet)" and steps[0].input_keys == ("question", "trajectory")
+    assert "observation 1: cats live in Rome" in steps[1].trajectory
+    assert "observation 2: 401" in steps[2].trajectory and steps[2].next_tool_args == {}
+    (answer,) = demos["extract.predict"]
+    assert answer.answer == "Rome" and answer.trajectory.endswith("observation 2: 401")
+
+
+@pytest.mark.parametrize(("calls", "message"), [
+    ("search", "labels its 'calls' with a list of tool calls"),
+    ([{"tool": "search", "arguments": {}}], "each of 'calls' is a dict of thought, tool and arguments"),
+    ([{"thought": "t", "tool": "fetch", "arguments": {}}], "names the tool 'fetch'; the agent has search"),
+])
+def test_malformed_labelled_calls_are_named(calls, message):
+    example = Example(question="q", calls=calls).with_inputs("question")
+    with pytest.raises(ValueError, match=message):
+        ReAct("question -> answer", [search]).demonstrate(example)
 
 
 def test_a_saved_agent_loads_its_demos_and_instructions(tmp_path):
