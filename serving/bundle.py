@@ -13,6 +13,7 @@ from typing import Any
 from pipelines.lm.client import LM
 from pipelines.modules import Module, Retrieve
 from pipelines.retrieval.store import VectorStore
+from pipelines.signatures import Signature
 from pipelines.state import StateError, apply_state, program_state
 from pipelines.versioned import FileFormat
 from serving.arguments import ArgumentError, Packing, rebuild
@@ -58,8 +59,13 @@ class Packaged:
 
 
 def input_fields(program: Module) -> list[str]:
-    """The inputs a request must carry: `forward`'s parameters without a default."""
-    return [p.name for p in _forward_parameters(program) if p.default is inspect.Parameter.empty
+    """The inputs a request must carry: `forward`'s parameters without a default, or the signature's inputs
+    of a module whose `forward` takes any keywords (`Predict`, `ReAct`)."""
+    parameters = _forward_parameters(program)
+    signature = getattr(program, "signature", None)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters) and isinstance(signature, Signature):
+        return list(signature.input_fields)
+    return [p.name for p in parameters if p.default is inspect.Parameter.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 

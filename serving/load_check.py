@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from serving.endpoint import isolated_environment
 
@@ -23,7 +24,8 @@ import mlflow, pandas
 model = mlflow.pyfunc.load_model(sys.argv[1])
 print("loaded", flush=True)
 if sys.argv[3] == "ask":
-    model.predict(pandas.DataFrame([json.loads(sys.argv[2])]))
+    request = json.loads(sys.argv[2])
+    model.predict(pandas.DataFrame(request) if isinstance(request, list) else request)
 """
 
 
@@ -43,9 +45,11 @@ class LoadCheck:
                 f"{TAG}_seconds": f"{self.seconds:.1f}"}
 
 
-def check_model(model_uri: str, *, tracking_uri: str, example: dict[str, str], ask: bool) -> LoadCheck:
-    """Load `model_uri` in a fresh process and, if `ask`, have it answer `example`; a LoadCheckFailed names
-    what the model lacks (a module, a file, a store) or how it failed."""
+def check_model(model_uri: str, *, tracking_uri: str, example: list[dict[str, str]] | dict[str, Any],
+                ask: bool) -> LoadCheck:
+    """Load `model_uri` in a fresh process and, if `ask`, have it answer `example` (rows for the DataFrame
+    form, a request for the chat form); a LoadCheckFailed names what the model lacks (a module, a file, a
+    store) or how it failed."""
     environment = {**isolated_environment(tracking_uri), "SIGFLOW_LOCAL_WORKERS": "1"}  # one question to answer
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sigflow-load-check-") as directory:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,13 @@ from mlflow.pyfunc import PythonModel
 from pipelines.adapter import ParseError
 from pipelines.config import context as lm_context
 from pipelines.fieldtypes import to_jsonable
+from pipelines.lm.client import LM
 from pipelines.lm.errors import LMError
 from pipelines.lm.local.pool import shared_pool
 from pipelines.modules import Module, Retrieve
 from pipelines.parallel import parallel_map
 from pipelines.settings import LOCAL_MODEL, local_workers
-from serving.bundle import read_bundle, takes_k
+from serving.bundle import Bundle, read_bundle, takes_k
 from serving.requests import Params, RequestError, rows
 from serving.trace_collector import named_experiment_id
 
@@ -70,21 +72,39 @@ def _flush_traces() -> None:
     mlflow.flush_trace_async_logging()
 
 
+@dataclass(frozen=True)
+class ServedProgram:
+    """A program rebuilt from its bundle, ready to answer: what both served forms (DataFrame and chat) hold."""
+
+    program: Module
+    lm: LM
+    bundle: Bundle
+    default_k: int | None
+    """The `k` a request may override, or None when the program's `forward` takes none."""
+
+
+def load_served_program(artifacts: dict[str, str], model_dir: Path) -> ServedProgram:
+    """Rebuild the program and load now what its first request would otherwise wait for: the embedder, the
+    embedded model's workers, the trace experiment."""
+    program, lm, bundle = read_bundle(artifacts, root=model_dir)
+    retrievers = program.named_modules(Retrieve)
+    for _, retrieve in retrievers:
+        retrieve.store.embedder.encode(["warm up"])
+    if lm.model == LOCAL_MODEL:
+        shared_pool().warm_up()
+    _resolve_trace_experiment()
+    _flush_traces_on_sigterm()
+    return ServedProgram(program, lm, bundle, _default_k(program, retrievers))
+
+
 class ProgramModel(PythonModel):
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = model_dir
         """The loaded model's directory: no artifact may be read from outside it."""
 
     def load_context(self, context) -> None:
-        self.program, self.lm, self.bundle = read_bundle(context.artifacts, root=self.model_dir)
-        retrievers = self.program.named_modules(Retrieve)
-        self.default_k = _default_k(self.program, retrievers)
-        for _, retrieve in retrievers:
-            retrieve.store.embedder.encode(["warm up"])  # loads the embedder now, not on the first request
-        if self.lm.model == LOCAL_MODEL:
-            shared_pool().warm_up()
-        _resolve_trace_experiment()
-        _flush_traces_on_sigterm()
+        served = load_served_program(context.artifacts, self.model_dir)
+        self.program, self.lm, self.bundle, self.default_k = served.program, served.lm, served.bundle, served.default_k
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:

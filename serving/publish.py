@@ -10,26 +10,29 @@ from pipelines.lm.transports import in_process_only
 from pipelines.modules import Module
 from serving import tracking
 from serving.load_check import check_model
-from serving.packaging import example_row, log_program_model
+from serving.packaging import chat_request, example_row, log_program_model
 from serving.registry import VersionInfo, register
 from serving.tracking import mlflow_module
 
 
 def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None = None,
-            run_id: str | None = None, example: dict[str, str] | None = None, ask: bool = True) -> VersionInfo:
+            run_id: str | None = None, example: dict[str, str] | None = None, ask: bool = True,
+            chat: bool = False) -> VersionInfo:
     """Log `program` into run `run_id` (by default a new run), check that the logged model loads and answers
     `example` in a fresh process, and only then register it as a version of `name`, tagged with `scores`
     (dataset, metric, score, optimizer), its fingerprint and its load check. A model that fails the check
     raises `LoadCheckFailed` and is not registered. `ask=False` only loads it (for a provider this machine
-    cannot reach); an LM that answers only in this process (a scripted one) is never asked."""
+    cannot reach); an LM that answers only in this process (a scripted one) is never asked. `chat` publishes
+    the chat form (an MLflow `ResponsesAgent`) instead of the DataFrame one."""
     mlflow = mlflow_module()
     scores = scores or {}
     row = example_row(program, example)
     with tracking.run(f"publish {name}", scores, resume_id=run_id) as active_id:
-        info = log_program_model(program, lm=lm, example=row)
-        mlflow.set_tag("sigflow.model_uri", info.model_uri)
-        check = check_model(info.model_uri, tracking_uri=mlflow.get_tracking_uri(), example=row,
-                            ask=ask and not in_process_only(lm.model))
+        info = log_program_model(program, lm=lm, example=row, chat=chat)
+        mlflow.set_tags({"sigflow.model_uri": info.model_uri, "sigflow.interface": "chat" if chat else "dataframe"})
+        check = check_model(info.model_uri, tracking_uri=mlflow.get_tracking_uri(),
+                            example=chat_request(row) if chat else [row], ask=ask and not in_process_only(lm.model))
         mlflow.set_tags({f"sigflow.{key}": value for key, value in check.tags().items()})
     return register(info.model_uri, name, {**scores, "fingerprint": program.fingerprint(), "run_id": active_id,
+                                           "interface": "chat" if chat else "dataframe",
                                            **check.tags()})

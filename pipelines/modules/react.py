@@ -7,7 +7,9 @@ signature's outputs from the whole trajectory."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +45,20 @@ class Step:
     """The agent could not go on: its reply was unreadable, or it repeated a call it had made."""
 
 
+_step_listener: ContextVar[Callable[[Step], None] | None] = ContextVar("sigflow_react_steps", default=None)
+
+
+@contextmanager
+def watching_steps(listener: Callable[[Step], None]) -> Iterator[None]:
+    """Call `listener` with each step an agent takes in this block, as it is taken: a served agent streams
+    its tool calls this way."""
+    token = _step_listener.set(listener)
+    try:
+        yield
+    finally:
+        _step_listener.reset(token)
+
+
 class ReAct(Module):
     """Fills `signature`'s outputs using `tools` (functions or `Tool`s): at most `max_steps` tool calls,
     then the answer. An unreadable step, or a call the agent has made before, ends the calls early. The
@@ -67,6 +83,8 @@ class ReAct(Module):
         while len(steps) < self.max_steps:
             taken = self._take_step(inputs, steps)
             steps.append(taken)
+            if (listener := _step_listener.get()) is not None:
+                listener(taken)
             if taken.tool == FINISH or taken.ends_run:
                 break
         answer = self.extract(**inputs, **{TRAJECTORY: self.render_trajectory(steps)})

@@ -48,19 +48,23 @@ from sigflow.jobs.tasks import DataFiles
 @click.option("--register", "register_as", default=None, metavar="NAME",
               help="Log the optimized program as a model and, once it has answered in a fresh process, "
                    "register it as a new version of NAME.")
+@click.option("--chat", is_flag=True, help="With --register: publish the chat form (an MLflow ResponsesAgent: "
+                                           "messages in, the answer and its tool calls out).")
 @lm_option
 @json_option
 def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_calls, budget_tokens, objectives,
-             auto, resume, dry_run, threads, seed, register_as, lm_model, as_json) -> None:
+             auto, resume, dry_run, threads, seed, register_as, chat, lm_model, as_json) -> None:
     """Make TARGET better on its data: demos and instructions searched under a budget, tracked in MLflow."""
     files = DataFiles(train=_file(train), val=_file(val))
     request = OptimizeRequest(program, optimizer, dataset, data_dir, _count(train), _count(val), budget_calls,
                               budget_tokens, tuple(name.strip() for name in objectives.split(",") if name.strip()),
                               auto, resume, threads, seed, files=files, metrics=metrics)
+    if chat and not register_as:
+        raise click.UsageError("--chat chooses the form of the model --register publishes: give --register NAME too")
     if dry_run:
         _print_estimate(estimate_optimization(request), as_json)
     else:
-        _optimize(request, LM(lm_model), register_as, as_json)
+        _optimize(request, LM(lm_model), register_as, chat, as_json)
 
 
 def _print_estimate(estimate: dict[str, int], as_json: bool) -> None:
@@ -71,7 +75,7 @@ def _print_estimate(estimate: dict[str, int], as_json: bool) -> None:
 
 
 @tracked
-def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, as_json: bool) -> None:
+def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, chat: bool, as_json: bool) -> None:
     report = optimize_program(request, lm=lm, studies_dir=MLRUNS / "studies")
     summary = report.summary()
     click.echo(f"{request.program} on {summary['dataset']} with {request.optimizer}: {summary['metric']} "
@@ -82,7 +86,7 @@ def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, as_json
     if summary["stopped_by_budget"]:
         click.echo("the budget ran out: this is the best program found before it did")
     if register_as:
-        version = publish_optimized(report, lm=lm, name=register_as)
+        version = publish_optimized(report, lm=lm, name=register_as, chat=chat)
         summary.update(model_uri=f"models:/{register_as}/{version.version}", registered_version=version.version)
         click.echo(f"registered {summary['model_uri']}; promote it with: sigflow promote {register_as} "
                    f"{version.version}")
