@@ -37,6 +37,7 @@ BENCHMARKS = {
     "trec_baselines": "benchmarks.trec_baselines",
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "hotpotqa_programs": "benchmarks.hotpotqa_programs",
+    "agent": "benchmarks.agent",
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",

@@ -6,9 +6,11 @@ can read, so one failing call never ends the run."""
 from __future__ import annotations
 
 import contextvars
+import copy
 import inspect
 import json
 import threading
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,7 +148,13 @@ class Tool:
         return outcome["result"]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tool:
-        return self  # a program's copies share their tools: a tool may hold a database or a store
+        """A program's copy calls its own methods as tools; any other function (and what it holds, a database
+        or a client) is shared, not copied."""
+        copied = copy.copy(self)
+        owner = getattr(self.func, "__self__", None)
+        if owner is not None and id(owner) in memo:
+            copied.func = types.MethodType(self.func.__func__, memo[id(owner)])
+        return copied
 
     def __repr__(self) -> str:
         return f"Tool({self.describe()!r})"

@@ -53,6 +53,9 @@ class ArticleTable:
         more = [f"(only the first {MAX_ROWS} rows are shown)"] if len(rows) > MAX_ROWS else []
         return "\n".join([header, *shown, *more]) if shown else f"{header}\n(no rows)"
 
+    def __deepcopy__(self, memo: dict) -> ArticleTable:
+        return self  # read-only: a program's copies share one table
+
     def __len__(self) -> int:
         with self._lock:
             return self._connection.execute("SELECT count(*) FROM articles").fetchone()[0]

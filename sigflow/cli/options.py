@@ -25,7 +25,8 @@ metric_option = click.option("--metric", "metrics", multiple=True, metavar="NAME
                              help="accuracy, exact_match, f1 or macro_f1 on an output field, or your function "
                                   "(example, prediction) -> score as FILE.py:FUNCTION or module:function; repeat "
                                   "for more; the first is the score.")
-dataset_option = click.option("--dataset", default=None, help="trec (classify), bbc or hotpotqa (rag).")
+dataset_option = click.option("--dataset", default=None,
+                               help="trec (classify), bbc or hotpotqa (rag, multihop), bbc-agent (agent).")
 data_dir_option = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
                                help="Directory of the hotpotqa files (e.g. ../shared/data/hotpotqa).")
 state_option = click.option("--state", type=click.Path(exists=True, dir_okay=False, path_type=Path),
