@@ -11,7 +11,7 @@ import requests
 from pipelines import LM, context
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import KNNFewShot
-from pipelines.programs import RAG, Classify
+from pipelines.programs import RAG, Agent, Classify
 from pipelines.programs.classify import AnswerType
 from pipelines.retrieval.store import VectorStore
 from serving.endpoint import free_port, running_server, serve_command, serve_environment
@@ -97,6 +97,31 @@ def test_rag_answers_with_passage_ids_and_each_request_is_traced():
     assert answer["error"] == "" and answer["answer"].strip()
     assert answer["titles"] == [next(p.title for p in bbc.corpus[:40] if p.id == answer["passage_ids"][0])]
     assert {"RETRIEVER", "CHAT_MODEL", "PARSER"} <= span_types
+
+
+def test_an_agent_served_for_chat_answers_with_its_tool_calls_traced_and_refuses_bad_requests():
+    agent_data = load_dataset("bbc-agent")
+    train = agent_data.split("train")
+    articles = {example.article_id for example in train}
+    store = VectorStore.build([p for p in agent_data.corpus if p.metadata["article_id"] in articles][:60])
+    compiled = KNNFewShot(k=3).compile(Agent(store), train)  # labelled trajectories, nearest first
+    version = publish(compiled, lm=LM(), name="bbc-agent-chat", chat=True,
+                      example={"question": "How many tech articles are there?"})
+    promote("bbc-agent-chat", version.version)
+    with running_server("models:/bbc-agent-chat@champion") as server:
+        response = _post(server, {"input": [{"role": "user", "content": "Which category has the fewest articles?"}]})
+        no_input = _post(server, {"messages": [{"role": "user", "content": "hi"}]})
+        not_user = _post(server, {"input": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}]})
+        span_types = _span_types_of_logged_traces({"TOOL", "CHAT_MODEL", "AGENT"})
+    assert response.status_code == 200, response.text
+    output = response.json()["output"]
+    calls = [item for item in output if item["type"] == "function_call"]
+    results = {item["call_id"]: item["output"] for item in output if item["type"] == "function_call_output"}
+    assert calls and all(call["name"] in ("search_articles", "sql") and call["call_id"] in results for call in calls)
+    assert output[-1]["type"] == "message" and output[-1]["content"][0]["text"].strip()
+    assert {"TOOL", "CHAT_MODEL", "AGENT"} <= span_types
+    assert no_input.status_code == 400 and not_user.status_code == 400
+    assert "the last input message must be the user's" in not_user.json()["message"]
 
 
 def _questions_shown_in_logged_traces(wanted: int, wait_seconds: float = 60) -> set[str]:

@@ -1,7 +1,7 @@
 import mlflow
 import pytest
 
-from pipelines import Budget, BudgetExceeded, Example, ScriptedLM, context
+from pipelines import Budget, BudgetExceeded, Example, Module, ScriptedLM, context
 from pipelines.modules.react import TRAJECTORY, ReAct
 from pipelines.optimizers import BootstrapFewShot
 from pipelines.tools import Tool, ToolError
@@ -174,3 +174,25 @@ def test_a_saved_agent_loads_its_demos_and_instructions(tmp_path):
 def test_tool_sets_that_cannot_work_are_refused(tools, message):
     with pytest.raises(ToolError, match=message):
         ReAct("question -> answer", tools)
+
+
+class Counter(Module):
+    """An agent whose tool is its own method: a copy of the program must call the copy's."""
+
+    def __init__(self):
+        self.calls = 0
+        self.agent = ReAct("question -> answer", [self.tally])
+
+    def tally(self, step: int) -> int:
+        self.calls += step
+        return self.calls
+
+    def forward(self, question):
+        return self.agent(question=question)
+
+
+def test_a_copied_program_calls_its_own_methods_as_tools():
+    original = Counter()
+    copied = original.deepcopy()
+    copied.agent.tools["tally"].run({"step": 2})
+    assert (original.calls, copied.calls) == (0, 2)
