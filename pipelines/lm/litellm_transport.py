@@ -22,8 +22,10 @@ def complete(model: str, messages: list[dict[str, Any]], params: dict[str, Any])
     except Exception as error:
         raise map_error(error, model) from error
     choice = response.choices[0]
-    text = choice.message.content
-    if not text:
+    text = choice.message.content or ""
+    calls = tuple({"name": call.function.name, "arguments": call.function.arguments or "{}"}
+                  for call in (getattr(choice.message, "tool_calls", None) or ()))
+    if not text and not calls:
         raise errors.LMEmptyResponse("the provider returned an empty completion", model=model)
     usage = getattr(response, "usage", None)
     return Completion(
@@ -33,7 +35,16 @@ def complete(model: str, messages: list[dict[str, Any]], params: dict[str, Any])
         completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
         cost=_cost(litellm, response),
         finish_reason=choice.finish_reason,
+        tool_calls=calls,
     )
+
+
+def native_tools(model: str) -> bool:
+    """Whether litellm knows `model` to take OpenAI-style tool definitions (unknown models: no)."""
+    try:
+        return bool(load_litellm().supports_function_calling(model=model))
+    except Exception:
+        return False
 
 
 def _cost(litellm, response) -> float | None:

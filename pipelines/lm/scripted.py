@@ -14,7 +14,7 @@ from pipelines.lm.errors import LMError
 from pipelines.lm.transports import register_transport, unregister_transport
 from pipelines.lm.types import Completion
 
-Answer = str | Exception
+Answer = str | Completion | Exception
 Responder = Callable[[list[dict[str, Any]]], str]
 _names = itertools.count(1)
 
@@ -28,15 +28,17 @@ class ScriptedCall:
 class ScriptedLM:
     """Registers as the provider of its own model string (`scripted/N`), so `LM(fake.model)` reaches it
     through the door like any provider. Queued exceptions are raised in turn; a `responder` answers when
-    the queue is empty."""
+    the queue is empty. With `native_tools` it says it takes tool definitions; a queued `Completion` (with
+    `tool_calls`) is answered as it is."""
 
-    def __init__(self, answers: Iterable[Answer] = (), *, responder: Responder | None = None):
+    def __init__(self, answers: Iterable[Answer] = (), *, responder: Responder | None = None,
+                 native_tools: bool = False):
         self.model = f"scripted/{next(_names)}"
         self.history: list[ScriptedCall] = []
         self._queue: deque[Answer] = deque(answers)
         self._responder = responder
         self._lock = threading.Lock()
-        register_transport(self.model, self._complete)
+        register_transport(self.model, self._complete, native_tools=native_tools)
 
     def enqueue(self, answers: Iterable[Answer]) -> None:
         with self._lock:
@@ -65,6 +67,8 @@ class ScriptedLM:
             raise LMError("the scripted LM has no answer queued for this call", model=model)
         if isinstance(answer, Exception):
             raise answer
+        if isinstance(answer, Completion):
+            return answer
         prompt_words = sum(len(str(message.get("content", "")).split()) for message in messages)
         return Completion(text=answer, model=model, prompt_tokens=prompt_words,
                           completion_tokens=len(answer.split()), cost=0.0, finish_reason="stop")

@@ -14,17 +14,30 @@ from pipelines.lm.types import Completion
 Transport = Callable[[str, list[dict[str, Any]], dict[str, Any]], Completion]
 
 _registered: dict[str, Transport] = {}
+_native_tools: set[str] = set()
 _lock = threading.Lock()
 
 
-def register_transport(model: str, transport: Transport) -> None:
+def register_transport(model: str, transport: Transport, *, native_tools: bool = False) -> None:
     with _lock:
         _registered[model] = transport
+        if native_tools:
+            _native_tools.add(model)
 
 
 def unregister_transport(model: str) -> None:
     with _lock:
         _registered.pop(model, None)
+        _native_tools.discard(model)
+
+
+def native_tools(model: str) -> bool:
+    """Whether `model` takes tool definitions and answers with tool calls of its own: a registered transport
+    says so, the embedded model does not (its agents write their calls as text), litellm knows the rest."""
+    with _lock:
+        if model in _registered:
+            return model in _native_tools
+    return False if local_transport.serves(model) else litellm_transport.native_tools(model)
 
 
 def transport_for(model: str) -> Transport:

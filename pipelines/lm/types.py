@@ -32,13 +32,17 @@ class Completion:
     latency_seconds: float = 0.0
     cached: bool = False
     attempts: int = 1
+    tool_calls: tuple[dict[str, str], ...] = ()
+    """Native tool calls, for a request that offered `tools`: each {"name", "arguments"} (a JSON text)."""
 
     def to_cache(self) -> dict[str, Any]:
         stored = asdict(self)
+        stored["tool_calls"] = list(stored["tool_calls"])
         for transient in ("cached", "attempts"):
             stored.pop(transient)
         return stored
 
     @classmethod
     def from_cache(cls, stored: dict[str, Any]) -> Completion:
-        return cls(**stored, cached=True, attempts=0)
+        calls = tuple(stored.pop("tool_calls", ()))
+        return cls(**stored, tool_calls=calls, cached=True, attempts=0)

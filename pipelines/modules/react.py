@@ -13,12 +13,15 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pipelines import prompts
+from pipelines import adapter, fieldtypes, prompts
 from pipelines.adapter import ParseError
+from pipelines.config import current_lm
 from pipelines.fieldtypes import render
+from pipelines.lm.transports import native_tools
 from pipelines.modules.chain_of_thought import ChainOfThought
 from pipelines.modules.module import Module
 from pipelines.modules.predict import Predict
+from pipelines.modules.trace import record_step
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import Field, Signature, SignatureError, ensure_signature
 from pipelines.tools import FINISH, Tool, ToolError, as_tool
@@ -61,12 +64,15 @@ def watching_steps(listener: Callable[[Step], None]) -> Iterator[None]:
 
 class ReAct(Module):
     """Fills `signature`'s outputs using `tools` (functions or `Tool`s): at most `max_steps` tool calls,
-    then the answer. An unreadable step, or a call the agent has made before, ends the calls early. The
+    then the answer. With a provider that calls tools natively (`native_tools=None` asks the LM; True or
+    False decides) each step offers the tools as function definitions and reads the call the provider makes;
+    otherwise the call is written as text. An unreadable step, or a call the agent has made before, ends the
+    calls early. The
     prediction also holds the `trajectory`: one dict per step (thought, tool, arguments, observation,
     failed, ends_run), the last naming `finish` when the agent chose to stop."""
 
     def __init__(self, signature: str | Signature, tools: list[Tool | Any], *, max_steps: int = 5,
-                 max_observation_chars: int = MAX_OBSERVATION_CHARS):
+                 max_observation_chars: int = MAX_OBSERVATION_CHARS, native_tools: bool | None = None):
         if max_steps < 1:
             raise ValueError(f"max_steps must be at least 1, got {max_steps}")
         self.signature = ensure_signature(signature)
@@ -75,6 +81,7 @@ class ReAct(Module):
         self.tools = _by_name([as_tool(tool) for tool in tools])
         self.max_steps = max_steps
         self.max_observation_chars = max_observation_chars
+        self.native_tools = native_tools
         self.step = Predict(_step_signature(self.signature, self.tools))
         self.extract = ChainOfThought(_extract_signature(self.signature))
 
@@ -92,8 +99,9 @@ class ReAct(Module):
         return Prediction({**outputs, TRAJECTORY: [asdict(step) for step in steps]})
 
     def _take_step(self, inputs: dict[str, Any], steps: list[Step]) -> Step:
+        step_inputs = {**inputs, TRAJECTORY: self.render_trajectory(steps)}
         try:
-            chosen = self.step(**inputs, **{TRAJECTORY: self.render_trajectory(steps)})
+            chosen = self._native_choice(step_inputs) if self._calls_natively() else self.step(**step_inputs)
         except ParseError as error:  # the agent could not say what to do: answer from what it has
             return Step(thought="", tool="", observation=f"error: the step's reply could not be read: {error}",
                         failed=True, ends_run=True)
@@ -107,6 +115,26 @@ class ReAct(Module):
             return Step(chosen[THOUGHT], name, arguments, text, failed=True, ends_run=True)
         observation = self.tools[name].run(arguments)
         return Step(chosen[THOUGHT], name, arguments, observation.text, observation.failed)
+
+    def _calls_natively(self) -> bool:
+        if self.native_tools is not None:
+            return self.native_tools
+        return native_tools((self.step.lm or current_lm()).model)
+
+    def _native_choice(self, step_inputs: dict[str, Any]) -> dict[str, Any]:
+        """The step as the provider's own tool call: the same messages (demos included), the tools as
+        function definitions, the call it makes read back as the step's outputs."""
+        signature = self.step.asked_signature()
+        messages = adapter.format_messages(signature, self.step.demos_for(step_inputs), step_inputs)
+        definitions = [tool.schema() for tool in self.tools.values()] + [_finish_schema()]
+        completion = (self.step.lm or current_lm()).complete(messages, tools=definitions, tool_choice="required",
+                                                             **self.step.config)
+        if completion.tool_calls:
+            outputs = _read_tool_call(completion.tool_calls[0], [*self.tools, FINISH], completion.text)
+        else:  # a provider that answered in text after all
+            outputs = adapter.parse(signature, completion.text)
+        record_step(self.step, step_inputs, outputs)
+        return outputs
 
     def demonstrate(self, example: Mapping[str, Any]) -> dict[str, list[Example]]:
         """The demos an example labelled with its `calls` makes, by predictor name: one step demo per call
@@ -145,6 +173,21 @@ class ReAct(Module):
             if step.observation:
                 lines.append(f"observation {number}: {_shortened(step.observation, self.max_observation_chars)}")
         return "\n".join(lines)
+
+
+def _finish_schema() -> dict[str, Any]:
+    return {"type": "function", "function": {"name": FINISH, "description": prompts.REACT_FINISH_THOUGHT,
+                                             "parameters": {"type": "object", "properties": {}}}}
+
+
+def _read_tool_call(call: dict[str, str], names: list[str], text: str) -> dict[str, Any]:
+    if call["name"] not in names:
+        raise ParseError(f"the provider called {call['name']!r}; the tools are {', '.join(names)}", raw=str(call))
+    try:
+        arguments = fieldtypes.coerce(dict[str, Any], call["arguments"])
+    except fieldtypes.CoercionError as error:
+        raise ParseError(f"the arguments of {call['name']!r}: {error}", raw=str(call)) from None
+    return {THOUGHT: text.strip(), TOOL_NAME: call["name"], TOOL_ARGS: arguments}
 
 
 def _labelled_calls(example: Mapping[str, Any], tools: dict[str, Tool]) -> list[dict[str, Any]]:

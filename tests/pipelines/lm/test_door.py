@@ -8,6 +8,7 @@ import pytest
 
 from pipelines import ScriptedLM, parallel_map, track_usage
 from pipelines.lm import (
+    Completion,
     LMAuthenticationError,
     LMError,
     LMRateLimited,
@@ -144,3 +145,11 @@ def test_copy_changes_only_what_is_named():
         lm = fake.lm(max_tokens=7, stop=["\n"])
         copied = lm.copy(temperature=0.5)
     assert copied.settings() == {**lm.settings(), "temperature": 0.5}
+
+
+def test_native_tool_calls_are_cached_with_their_completion():
+    call = {"name": "search", "arguments": '{"query": "cats"}'}
+    with ScriptedLM([Completion(text="", model="scripted", tool_calls=(call,))], native_tools=True) as fake:
+        first = fake.lm().complete([{"role": "user", "content": "q"}], tools=[])
+        again = fake.lm().complete([{"role": "user", "content": "q"}], tools=[])
+    assert first.tool_calls == again.tool_calls == (call,) and again.cached

@@ -1,9 +1,11 @@
 import mlflow
 import pytest
 
-from pipelines import Budget, BudgetExceeded, Example, Module, ScriptedLM, context
+from pipelines import Budget, BudgetExceeded, Completion, Example, Module, ScriptedLM, context
+from pipelines.lm.transports import native_tools
 from pipelines.modules.react import TRAJECTORY, ReAct
 from pipelines.optimizers import BootstrapFewShot
+from pipelines.settings import LOCAL_MODEL
 from pipelines.tools import Tool, ToolError
 
 
@@ -196,3 +198,37 @@ def test_a_copied_program_calls_its_own_methods_as_tools():
     copied = original.deepcopy()
     copied.agent.tools["tally"].run({"step": 2})
     assert (original.calls, copied.calls) == (0, 2)
+
+
+def native(name: str, arguments: str, text: str = "") -> Completion:
+    return Completion(text=text, model="scripted", tool_calls=({"name": name, "arguments": arguments},))
+
+
+def test_a_provider_with_native_tool_calls_is_offered_the_tools_and_its_calls_are_read():
+    agent = ReAct("question -> answer", [search])
+    answers = [native("search", '{"query": "cats"}', text="look it up"), native("finish", "{}"), ANSWER]
+    with ScriptedLM(answers, native_tools=True) as fake, context(lm=fake.lm()):
+        prediction = agent(question="where?")
+    first = fake.history[0].params
+    assert [tool["function"]["name"] for tool in first["tools"]] == ["search", "finish"]
+    assert first["tools"][0]["function"]["parameters"]["properties"] == {"query": {"type": "string"}}
+    assert first["tool_choice"] == "required" and "tools" not in fake.history[2].params
+    steps = prediction[TRAJECTORY]
+    assert [(step["tool"], step["thought"]) for step in steps] == [("search", "look it up"), ("finish", "")]
+    assert steps[0]["observation"] == "cats live in Rome" and prediction.answer == "Rome"
+
+
+def test_a_native_call_of_an_unknown_tool_ends_the_calls():
+    agent = ReAct("question -> answer", [search])
+    with ScriptedLM([native("delete_everything", "{}"), ANSWER], native_tools=True) as fake, \
+            context(lm=fake.lm()):
+        prediction = agent(question="where?")
+    (step,) = prediction[TRAJECTORY]
+    assert step["ends_run"] and "the provider called 'delete_everything'" in step["observation"]
+
+
+def test_models_without_native_tools_write_their_calls_as_text():
+    assert not native_tools(LOCAL_MODEL)
+    with ScriptedLM([FINISH, ANSWER]) as fake, context(lm=fake.lm()):
+        ReAct("question -> answer", [search])(question="q")
+    assert "tools" not in fake.history[0].params
