@@ -31,6 +31,10 @@ class ToolError(ValueError):
     """A function that cannot be a tool: its message names the parameter or the name that is wrong."""
 
 
+class _TimedOut(Exception):
+    """The tool's thread did not finish in time (the tool's own TimeoutError is an ordinary failure)."""
+
+
 class ToolArgumentError(ValueError):
     """Arguments that do not fit a tool's parameters; the message is the observation an agent reads."""
 
@@ -46,7 +50,8 @@ class Observation:
 class Tool:
     """`func` as a tool; `name` and `desc` default to the function's name and its docstring's first
     paragraph. A call taking longer than `timeout_seconds` (None: no limit) is reported as timed out and
-    left to finish on its own thread: Python cannot stop it. A tool that spends the last of an active
+    left to finish on its own thread: Python cannot stop it, and LM calls it still makes are charged to the
+    budgets of the run that started it. A tool that spends the last of an active
     budget raises `BudgetExceeded` like any LM step."""
 
     def __init__(self, func: Callable[..., Any], *, name: str | None = None, desc: str | None = None,
@@ -108,7 +113,7 @@ class Tool:
             return Observation(str(error), failed=True)
         try:
             result = self._call_within_timeout(checked)
-        except TimeoutError:
+        except _TimedOut:
             return Observation(f"error: {self.name} did not answer within {self.timeout_seconds:g} s", failed=True)
         except BudgetExceeded:
             raise  # a spent budget ends the whole run, not just this call
@@ -142,7 +147,7 @@ class Tool:
         worker.start()
         worker.join(self.timeout_seconds)
         if worker.is_alive():
-            raise TimeoutError(self.name)
+            raise _TimedOut(self.name)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["result"]
@@ -169,7 +174,7 @@ def _arguments_model(func: Callable[..., Any], name: str) -> type[pydantic.BaseM
     try:
         parameters = inspect.signature(func).parameters.values()
         hints = _type_hints(func)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, NameError) as error:
         raise ToolError(f"tool {name!r}: cannot read the function's parameters: {error}") from error
     fields = {}
     for parameter in parameters:
@@ -178,8 +183,8 @@ def _arguments_model(func: Callable[..., Any], name: str) -> type[pydantic.BaseM
         default = ... if parameter.default is parameter.empty else parameter.default
         fields[parameter.name] = (hints.get(parameter.name, Any), default)
     try:
-        return pydantic.create_model(f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"),
-                                     **fields)
+        config = pydantic.ConfigDict(extra="forbid", coerce_numbers_to_str=True)  # small models write 2004 for "2004"
+        return pydantic.create_model(f"{name}_arguments", __config__=config, **fields)
     except (TypeError, pydantic.PydanticSchemaGenerationError) as error:
         raise ToolError(f"tool {name!r}: a parameter's type cannot be checked: {error}") from error
 

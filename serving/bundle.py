@@ -59,12 +59,17 @@ class Packaged:
 
 
 def input_fields(program: Module) -> list[str]:
-    """The inputs a request must carry: `forward`'s parameters without a default, or the signature's inputs
-    of a module whose `forward` takes any keywords (`Predict`, `ReAct`)."""
+    """The inputs a request must carry: `forward`'s parameters without a default, or, for a module whose
+    `forward` takes any keywords, its signature's inputs (`Predict`, `ReAct`) or its module's (`BestOfN`)."""
     parameters = _forward_parameters(program)
-    signature = getattr(program, "signature", None)
-    if any(p.kind is p.VAR_KEYWORD for p in parameters) and isinstance(signature, Signature):
-        return list(signature.input_fields)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        signature, wrapped = getattr(program, "signature", None), getattr(program, "module", None)
+        if isinstance(signature, Signature):
+            return list(signature.input_fields)
+        if isinstance(wrapped, Module):  # BestOfN, Refine: the inputs of the module they run
+            return input_fields(wrapped)
+        raise BundleError(f"{type(program).__name__}.forward takes any keywords and names no signature: "
+                          "declare its inputs as parameters of forward")
     return [p.name for p in parameters if p.default is inspect.Parameter.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 

@@ -27,7 +27,7 @@ from pipelines.modules.react import TRAJECTORY, watching_steps
 from pipelines.primitives import Prediction
 from pipelines.tools import FINISH
 from serving.program_model import load_served_program
-from serving.requests import MAX_TEXT_CHARS
+from serving.requests import MAX_TEXT_CHARS, Params, RequestError
 
 Item = dict[str, Any]
 _DONE = object()
@@ -43,7 +43,7 @@ class ChatProgramModel(ResponsesAgent):
         # temporary files: only then is the bundle's own directory the bound.
         logging_now = self.model_dir == Path(__file__).resolve().parent
         root = Path(context.artifacts["program"]).resolve().parent if logging_now else self.model_dir
-        self.served = load_served_program(context.artifacts, root)
+        self.served = load_served_program(context.artifacts, root, serving=not logging_now)
         (self.input_field,) = self.served.bundle.input_fields  # publishing refuses programs of other inputs
 
     def predict(self, request: ResponsesAgentRequest) -> ResponsesAgentResponse:
@@ -79,10 +79,16 @@ class ChatProgramModel(ResponsesAgent):
 
     def _answer(self, request: ResponsesAgentRequest, on_step: Callable[[Any], None]) -> Prediction:
         text = user_text(request)
-        changes = {name: value for name, value in (("temperature", request.temperature),
-                                                   ("max_tokens", request.max_output_tokens)) if value is not None}
+        given = {name: value for name, value in (("temperature", request.temperature),
+                                                 ("max_tokens", request.max_output_tokens)) if value is not None}
         try:
-            with lm_context(lm=self.served.lm.copy(**changes)), watching_steps(on_step):
+            settings = Params.read(given, default_k=Params.defaults()["k"])
+        except RequestError as error:
+            raise _bad_request(str(error).replace("'max_tokens'", "'max_output_tokens'")) from None
+        lm = self.served.lm.copy(temperature=settings.temperature, max_tokens=settings.max_tokens) if given \
+            else self.served.lm
+        try:
+            with lm_context(lm=lm), watching_steps(on_step):
                 return self.served.program(**{self.input_field: text})
         except ParseError as error:
             return Prediction(error=f"the model's reply could not be read: {error}")

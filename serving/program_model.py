@@ -83,17 +83,19 @@ class ServedProgram:
     """The `k` a request may override, or None when the program's `forward` takes none."""
 
 
-def load_served_program(artifacts: dict[str, str], model_dir: Path) -> ServedProgram:
-    """Rebuild the program and load now what its first request would otherwise wait for: the embedder, the
-    embedded model's workers, the trace experiment."""
+def load_served_program(artifacts: dict[str, str], model_dir: Path, *, serving: bool = True) -> ServedProgram:
+    """Rebuild the program and, when `serving`, load now what its first request would otherwise wait for
+    (the embedder, the embedded model's workers, the trace experiment) and keep traces on SIGTERM. MLflow
+    also loads a chat model while logging it: then it is only rebuilt."""
     program, lm, bundle = read_bundle(artifacts, root=model_dir)
     retrievers = program.named_modules(Retrieve)
-    for _, retrieve in retrievers:
-        retrieve.store.embedder.encode(["warm up"])
-    if lm.model == LOCAL_MODEL:
-        shared_pool().warm_up()
-    _resolve_trace_experiment()
-    _flush_traces_on_sigterm()
+    if serving:
+        for _, retrieve in retrievers:
+            retrieve.store.embedder.encode(["warm up"])
+        if lm.model == LOCAL_MODEL:
+            shared_pool().warm_up()
+        _resolve_trace_experiment()
+        _flush_traces_on_sigterm()
     return ServedProgram(program, lm, bundle, _default_k(program, retrievers))
 
 

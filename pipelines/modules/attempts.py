@@ -63,7 +63,7 @@ class BestOfN(Module):
             if reward >= self.threshold:
                 break
             if attempt < self.N - 1:
-                advice = self.advise(inputs, prediction, reward)
+                advice = self._advice(inputs, prediction, reward)
         assert best is not None  # every path without a success raised above
         return best[1]
 
@@ -75,10 +75,20 @@ class BestOfN(Module):
         """Advice for the next attempt; `BestOfN` gives none."""
         return None
 
+    def _advice(self, inputs: dict[str, Any], prediction: Prediction, reward: float) -> str | None:
+        """`advise`, where advice that cannot be had (an unreadable reply) is none: the attempts go on."""
+        try:
+            return self.advise(inputs, prediction, reward)
+        except (BudgetExceeded, LMError):
+            raise
+        except Exception as error:
+            log.debug("no advice for the next attempt: %s", error)
+            return None
+
     def _attempt(self, attempt: int, inputs: dict[str, Any], advice: str | None) -> Prediction:
         sampling = nullcontext() if attempt == 0 else sampled(temperature=self.temperature(attempt),
                                                               rollout_id=f"attempt-{attempt}")
-        with sampling, hinted(advice):
+        with sampling, hinted(advice) if advice else nullcontext():  # no advice keeps any outer attempt's
             return self.module(**inputs)
 
 

@@ -31,14 +31,20 @@ class Predict(Predictor):
         self.config = config
 
     def forward(self, **inputs: Any) -> Prediction:
+        signature, asked = self.request(inputs)
+        outputs = adapter.predict(self.lm or current_lm(), signature, self.demos_for(inputs), asked, **self.config)
+        record_step(self, inputs, outputs)
+        return Prediction({name: outputs.get(name, "") for name in self.signature.output_fields})
+
+    def request(self, inputs: dict[str, Any]) -> tuple[Signature, dict[str, Any]]:
+        """The signature and inputs this call sends, after checking the inputs: the asked signature, with the
+        active `Refine` advice as one more input."""
         self._check_inputs(inputs)
         signature, asked = self.asked_signature(), inputs
         hint = current_hint()
         if hint is not None and HINT not in signature.input_fields:
             signature, asked = signature.append(HINT, InputField(desc=HINT_DESC)), {**inputs, HINT: hint}
-        outputs = adapter.predict(self.lm or current_lm(), signature, self.demos_for(inputs), asked, **self.config)
-        record_step(self, inputs, outputs)
-        return Prediction({name: outputs.get(name, "") for name in self.signature.output_fields})
+        return signature, asked
 
     def asked_signature(self) -> Signature:
         """The signature without the omitted outputs: what the LM is asked to write."""

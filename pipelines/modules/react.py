@@ -28,6 +28,8 @@ from pipelines.tools import FINISH, Tool, ToolError, as_tool
 
 TRAJECTORY = "trajectory"
 THOUGHT, TOOL_NAME, TOOL_ARGS = "next_thought", "next_tool_name", "next_tool_args"
+STEP, ANSWER_STEP = "step", "extract.predict"
+"""The names of an agent's two predictors inside it (`demonstrate` gives demos by these names)."""
 CALLS = "calls"
 """The label of an example that shows how an agent should work: a list of {"thought", "tool", "arguments"},
 the tool calls to make in order (finish is implied)."""
@@ -124,8 +126,8 @@ class ReAct(Module):
     def _native_choice(self, step_inputs: dict[str, Any]) -> dict[str, Any]:
         """The step as the provider's own tool call: the same messages (demos included), the tools as
         function definitions, the call it makes read back as the step's outputs."""
-        signature = self.step.asked_signature()
-        messages = adapter.format_messages(signature, self.step.demos_for(step_inputs), step_inputs)
+        signature, asked = self.step.request(step_inputs)
+        messages = adapter.format_messages(signature, self.step.demos_for(step_inputs), asked)
         definitions = [tool.schema() for tool in self.tools.values()] + [_finish_schema()]
         completion = (self.step.lm or current_lm()).complete(messages, tools=definitions, tool_choice="required",
                                                              **self.step.config)
@@ -151,12 +153,15 @@ class ReAct(Module):
                                       input_keys=(*inputs, TRAJECTORY)))
             if call["tool"] != FINISH:
                 observation = self.tools[call["tool"]].run(call["arguments"])
+                if observation.failed:  # a demo of a failing call would teach the agent to give up
+                    raise ValueError(f"example {example.get('id', '')!r}: its labelled call {call['tool']}"
+                                     f"({render(call['arguments'])}) failed: {observation.text}")
                 steps.append(Step(call["thought"], call["tool"], call["arguments"], observation.text,
                                   observation.failed))
-        demos = {"step": step_demos, "extract.predict": []}
+        demos = {STEP: step_demos, ANSWER_STEP: []}
         outputs = {name: example[name] for name in self.signature.output_fields if name in example}
         if outputs:
-            demos["extract.predict"].append(Example({**inputs, TRAJECTORY: self.render_trajectory(steps), **outputs},
+            demos[ANSWER_STEP].append(Example({**inputs, TRAJECTORY: self.render_trajectory(steps), **outputs},
                                                     input_keys=(*inputs, TRAJECTORY)))
         return demos
 
@@ -196,8 +201,9 @@ def _labelled_calls(example: Mapping[str, Any], tools: dict[str, Tool]) -> list[
         raise ValueError(f"an example that demonstrates an agent labels its {CALLS!r} with a list of tool calls, "
                          f"got {type(calls).__name__}")
     for call in calls:
-        if not isinstance(call, dict) or set(call) != {"thought", "tool", "arguments"}:
-            raise ValueError(f"each of {CALLS!r} is a dict of thought, tool and arguments, got {call!r}")
+        if not isinstance(call, dict) or set(call) != {"thought", "tool", "arguments"} or not isinstance(
+                call["arguments"], dict):
+            raise ValueError(f"each of {CALLS!r} is a dict of thought, tool and arguments (a dict), got {call!r}")
         if call["tool"] not in tools:
             raise ValueError(f"a labelled call names the tool {call['tool']!r}; the agent has {', '.join(tools)}")
     return calls

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipelines.modules import Module, Predictor, ReAct
-from pipelines.modules.react import CALLS
+from pipelines.modules.react import ANSWER_STEP, CALLS, STEP
 from pipelines.primitives import Example
 
 
@@ -22,7 +22,7 @@ class LabelledDemos:
     def of(self, name: str, predictor: Predictor, examples: Sequence[Example]) -> list[Example]:
         """The demos `examples` make of the predictor called `name`, in the examples' order."""
         for prefix, agent in self._agents:
-            if name.startswith(prefix) and name.removeprefix(prefix) in ("step", "extract.predict"):
+            if name.startswith(prefix) and name.removeprefix(prefix) in (STEP, ANSWER_STEP):
                 return [demo for example in examples if CALLS in example
                         for demo in self._demonstrate(agent, example)[name.removeprefix(prefix)]]
         outputs = predictor.signature.output_fields

@@ -29,7 +29,8 @@ class ArticleTable:
         self._connection.execute(f"CREATE TABLE articles ({TABLE_COLUMNS})")
         self._connection.executemany("INSERT INTO articles VALUES (?, ?, ?, ?)", _rows(passages))
         self._connection.commit()
-        self._connection.execute("PRAGMA query_only = ON")
+        self._connection.set_authorizer(_read_only)
+        self._connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
 
     def query(self, sql: str) -> str:
         """The result as lines of `|`-separated values under a header; SQLite's own message on an error."""
@@ -39,11 +40,9 @@ class ArticleTable:
             try:
                 cursor = self._connection.execute(sql)
                 rows = cursor.fetchmany(MAX_ROWS + 1)
-            except sqlite3.OperationalError as error:
-                reason = "it ran longer than the time limit" if str(error) == "interrupted" else str(error)
-                raise ValueError(f"the query failed: {reason}") from None
             except sqlite3.Error as error:
-                raise ValueError(f"the query failed: {error}") from None
+                reason = _REASONS.get(str(error), str(error))
+                raise ValueError(f"the query failed: {reason}") from None
             finally:
                 self._connection.set_progress_handler(None, 0)
         if cursor.description is None:
@@ -59,6 +58,17 @@ class ArticleTable:
     def __len__(self) -> int:
         with self._lock:
             return self._connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+_REASONS = {"interrupted": "it ran longer than the time limit",
+            "not authorized": "the table is read-only: one SELECT, no pragma, write or attached database"}
+_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+
+
+def _read_only(action: int, *_: object) -> int:
+    """SQLite's authorizer: reading and computing only; no write, pragma or attached database, whatever SQL
+    the LM (or a user steering it) writes."""
+    return sqlite3.SQLITE_OK if action in _ALLOWED else sqlite3.SQLITE_DENY
 
 
 def _rows(passages: Sequence[Passage]) -> list[tuple[str, str, str, int]]:

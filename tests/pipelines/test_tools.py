@@ -60,6 +60,19 @@ def test_an_exception_in_the_tool_becomes_an_observation():
     assert observation.failed and observation.text == "error: divide raised ZeroDivisionError: division by zero"
 
 
+def test_a_tools_own_timeout_error_is_an_ordinary_failure():
+    def fetch(url: str) -> str:
+        raise TimeoutError("the socket timed out")
+
+    for tool in (Tool(fetch), Tool(fetch, timeout_seconds=None)):
+        observation = tool.run({"url": "x"})
+        assert observation.failed and observation.text == "error: fetch raised TimeoutError: the socket timed out"
+
+
+def test_a_number_written_for_text_is_taken_as_text():
+    assert Tool(search).run({"query": 2004, "k": 1}).text == '["2004 0"]'
+
+
 def test_a_call_past_its_timeout_is_reported_and_the_caller_goes_on():
     def slow() -> str:
         time.sleep(5)

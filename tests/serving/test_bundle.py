@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines import LM, Module, Predict, Prediction, Retrieve
+from pipelines import LM, BestOfN, Module, Predict, Prediction, ReAct, Retrieve
 from pipelines.programs import Classify
 from pipelines.retrieval import Passage, VectorStore
 from serving.arguments import ArgumentError, Packing, rebuild
-from serving.bundle import BundleError, read_bundle, write_bundle
+from serving.bundle import BundleError, input_fields, read_bundle, write_bundle
 from serving.capture import CaptureError, reference
 from serving.user_code import CodeWalk
 
@@ -199,3 +199,18 @@ def test_a_users_package_travels_whole_with_the_modules_it_imports_and_its_insta
             sys.modules.pop(name, None)
     assert walk.roots == {package.resolve(), (tmp_path / "helpers.py").resolve()}
     assert walk.requirements() == [f"numpy=={metadata.version('numpy')}"]  # json is the standard library's
+
+
+def test_the_inputs_of_modules_that_take_any_keywords_come_from_their_signature_or_their_module():
+    class Loose(Module):
+        def forward(self, **inputs):
+            return inputs
+
+    def lookup(query: str) -> str:
+        return query
+
+    assert input_fields(Predict("context, question -> answer")) == ["context", "question"]
+    assert input_fields(ReAct("question -> answer", [lookup])) == ["question"]
+    assert input_fields(BestOfN(Predict("text -> label"), 3, lambda inputs, prediction: 1.0, 1.0)) == ["text"]
+    with pytest.raises(BundleError, match=r"Loose\.forward takes any keywords and names no signature"):
+        input_fields(Loose())

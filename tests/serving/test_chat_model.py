@@ -25,12 +25,15 @@ def agent_replies(messages) -> str:
 
 
 REQUEST = {"input": [{"role": "user", "content": "Where is Rome?"}]}
+REQUEST_FIELDS = dict(REQUEST)
 ITEM_TYPES = ["reasoning", "function_call", "function_call_output", "reasoning", "message"]
 BAD_REQUESTS = [
     ({"input": []}, "the request has no input message"),
     ({"input": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]},
      "the last input message must be the user's, got role 'assistant'"),
     ({"input": [{"role": "user", "content": "  "}]}, "the last user message has no text"),
+    ({**REQUEST_FIELDS, "temperature": 9.0}, "param 'temperature' must be between 0.0 and 2.0"),
+    ({**REQUEST_FIELDS, "max_output_tokens": 0}, "param 'max_output_tokens' must be between 1 and 4096"),
 ]
 
 

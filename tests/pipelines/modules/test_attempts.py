@@ -92,3 +92,11 @@ def test_refine_asks_no_advice_after_the_last_attempt():
 def test_n_must_be_positive():
     with pytest.raises(ValueError, match="N must be at least 1"):
         BestOfN(Predict("a -> b"), 0, lambda inputs, prediction: 0.0, 1.0)
+
+
+def test_advice_that_cannot_be_had_leaves_the_next_attempt_without_it():
+    reward, _ = rewarded("Rome")
+    module = Refine(Predict("question -> answer"), 2, reward, 1.0)
+    prediction, history = attempts_of(module, ["answer: Paris", ValueError("no advice"), "answer: Rome"],
+                                      question="q")
+    assert prediction.answer == "Rome" and "hint" not in history[-1].messages[-1]["content"]

@@ -3,7 +3,7 @@ import pytest
 
 from pipelines import Budget, BudgetExceeded, Completion, Example, Module, ScriptedLM, context
 from pipelines.lm.transports import native_tools
-from pipelines.modules.react import TRAJECTORY, ReAct
+from pipelines.modules.react import ANSWER_STEP, STEP, TRAJECTORY, ReAct
 from pipelines.optimizers import BootstrapFewShot
 from pipelines.settings import LOCAL_MODEL
 from pipelines.tools import Tool, ToolError
@@ -149,8 +149,20 @@ def test_an_example_labelled_with_its_calls_demonstrates_every_step_with_real_ob
     assert answer.answer == "Rome" and answer.trajectory.endswith("observation 2: 401")
 
 
+def test_a_labelled_call_that_fails_is_refused_not_shown_as_a_demo():
+    example = Example(id="q7", question="q", calls=[{"thought": "t", "tool": "count", "arguments": {
+        "category": "art"}}]).with_inputs("question")
+    with pytest.raises(ValueError, match=r"example 'q7': its labelled call count\(\{\"category\": \"art\"\}\) failed"):
+        ReAct("question -> answer", [count]).demonstrate(example)
+
+
+def test_the_demonstrated_steps_are_named_as_the_agents_predictors():
+    assert [name for name, _ in ReAct("question -> answer", [search]).named_predictors()] == [STEP, ANSWER_STEP]
+
+
 @pytest.mark.parametrize(("calls", "message"), [
     ("search", "labels its 'calls' with a list of tool calls"),
+    ([{"thought": "t", "tool": "search", "arguments": "cats"}], "arguments \\(a dict\\)"),
     ([{"tool": "search", "arguments": {}}], "each of 'calls' is a dict of thought, tool and arguments"),
     ([{"thought": "t", "tool": "fetch", "arguments": {}}], "names the tool 'fetch'; the agent has search"),
 ])

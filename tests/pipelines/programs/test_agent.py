@@ -34,7 +34,9 @@ def test_the_table_has_one_row_per_article_with_its_words():
 
 
 @pytest.mark.parametrize(("sql", "message"), [
-    ("DELETE FROM articles", "the query failed: attempt to write a readonly database"),
+    ("DELETE FROM articles", "the query failed: the table is read-only"),
+    ("PRAGMA query_only = OFF", "the query failed: the table is read-only"),
+    ("ATTACH DATABASE ':memory:' AS other", "the query failed: the table is read-only"),
     ("SELECT colour FROM articles", "the query failed: no such column: colour"),
     ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
      "the query failed: it ran longer than the time limit"),
