@@ -64,7 +64,8 @@ class ChatProgramModel(ResponsesAgent):
             finally:
                 arrived.put(_DONE)
 
-        worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="sigflow-chat")
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="sigflow-chat",
+                                  daemon=True)  # a client gone mid-answer does not keep the server up
         worker.start()
         while (items := arrived.get()) is not _DONE:
             for item in items:
