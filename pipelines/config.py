@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 
 from pipelines.lm.client import LM
+from pipelines.lm.scope import scoped
 
 _configured: dict[str, LM | None] = {"lm": None}
 _configured_lock = threading.Lock()
@@ -21,14 +21,9 @@ def configure(*, lm: LM | None) -> None:
         _configured["lm"] = lm
 
 
-@contextmanager
-def context(*, lm: LM) -> Iterator[LM]:
+def context(*, lm: LM) -> AbstractContextManager[LM]:
     """Use `lm` by default inside this block only; other threads keep theirs."""
-    token = _scoped_lm.set(lm)
-    try:
-        yield lm
-    finally:
-        _scoped_lm.reset(token)
+    return scoped(_scoped_lm, lm)
 
 
 def current_lm() -> LM:

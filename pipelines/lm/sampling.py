@@ -4,10 +4,11 @@ one), whichever LM each step holds. `BestOfN` and `Refine` run each attempt in o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
+
+from pipelines.lm.scope import scoped
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,8 @@ class Sampling:
 _active: ContextVar[Sampling | None] = ContextVar("sigflow_sampling", default=None)
 
 
-@contextmanager
-def sampled(*, temperature: float, rollout_id: str) -> Iterator[Sampling]:
-    token = _active.set(Sampling(temperature, rollout_id))
-    try:
-        yield _active.get()
-    finally:
-        _active.reset(token)
+def sampled(*, temperature: float, rollout_id: str) -> AbstractContextManager[Sampling]:
+    return scoped(_active, Sampling(temperature, rollout_id))
 
 
 def current_sampling() -> Sampling | None:

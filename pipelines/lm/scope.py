@@ -1,7 +1,10 @@
-"""A stack of active values per context, so nested `with` scopes all see the calls made inside them."""
+"""Values active for a block of code, per context: one at a time (`scoped`), or a stack of them, so nested
+`with` scopes all see the calls made inside them (`ScopedStack`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Generic, TypeVar
 
@@ -22,3 +25,13 @@ class ScopedStack(Generic[T]):
 
     def pop(self, token: Token) -> None:
         self._var.reset(token)
+
+
+@contextmanager
+def scoped(variable: ContextVar[T], value: T) -> Iterator[T]:
+    """`variable` holds `value` inside the block, and what it held before after it."""
+    token = variable.set(value)
+    try:
+        yield value
+    finally:
+        variable.reset(token)

@@ -3,22 +3,18 @@ and every `Predict` inside shows that advice to its LM as one more input."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
+
+from pipelines.lm.scope import scoped
 
 HINT = "hint"
 HINT_DESC = "advice from an earlier attempt at this input"
 _active: ContextVar[str | None] = ContextVar("sigflow_hint", default=None)
 
 
-@contextmanager
-def hinted(advice: str | None) -> Iterator[None]:
-    token = _active.set(advice or None)
-    try:
-        yield
-    finally:
-        _active.reset(token)
+def hinted(advice: str | None) -> AbstractContextManager[str | None]:
+    return scoped(_active, advice or None)
 
 
 def current_hint() -> str | None:

@@ -7,8 +7,8 @@ signature's outputs from the whole trajectory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from pipelines import adapter, fieldtypes, prompts
 from pipelines.adapter import ParseError
 from pipelines.config import current_lm
 from pipelines.fieldtypes import render
+from pipelines.lm.scope import scoped
 from pipelines.lm.transports import native_tools
 from pipelines.modules.chain_of_thought import ChainOfThought
 from pipelines.modules.module import Module
@@ -53,15 +54,10 @@ class Step:
 _step_listener: ContextVar[Callable[[Step], None] | None] = ContextVar("sigflow_react_steps", default=None)
 
 
-@contextmanager
-def watching_steps(listener: Callable[[Step], None]) -> Iterator[None]:
+def watching_steps(listener: Callable[[Step], None]) -> AbstractContextManager:
     """Call `listener` with each step an agent takes in this block, as it is taken: a served agent streams
     its tool calls this way."""
-    token = _step_listener.set(listener)
-    try:
-        yield
-    finally:
-        _step_listener.reset(token)
+    return scoped(_step_listener, listener)
 
 
 class ReAct(Module):
