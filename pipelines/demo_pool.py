@@ -55,6 +55,13 @@ class DemoPool:
                                                  for index, demo in enumerate(self.demos)], progress=False)
             return self._store
 
+    def with_k(self, k: int) -> DemoPool:
+        """This pool showing `k` demos per call, sharing its index (built now, once for every copy)."""
+        self._index()
+        copied = DemoPool(self.demos, k=k, keys=self.keys)
+        copied._store = self._store
+        return copied
+
     def __deepcopy__(self, memo: dict) -> DemoPool:
         """A copy shares the demos (examples are immutable) and the index built from them."""
         copied = DemoPool(self.demos, k=self.k, keys=self.keys)

@@ -62,8 +62,8 @@ def check_chat_form(program: Module) -> None:
     """A program can be served for chat only if the user's message can be its one input."""
     fields = input_fields(program)
     if len(fields) != 1:
-        raise BundleError(f"{type(program).__name__} takes the inputs {fields}: the chat form serves programs of "
-                          "exactly one input, the user's message; publish it in the DataFrame form instead")
+        raise BundleError(f"{type(program).__name__} takes the inputs {', '.join(fields)}: the chat form serves "
+                          "programs of exactly one input, the user's message; publish it in the DataFrame form instead")
 
 
 def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None = None, chat: bool = False) -> Any:

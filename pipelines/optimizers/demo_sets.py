@@ -18,6 +18,8 @@ from pipelines.primitives import Example
 @dataclass(frozen=True)
 class DemoSets:
     sets: dict[str, list[list[Example]]]
+    runs: dict[str, list[Example]]
+    """Each predictor's passing runs the sets were drawn from."""
     program_runs: int
     stopped_by_budget: bool
 
@@ -45,7 +47,7 @@ def propose_demo_sets(program: Module, trainset: Sequence[Example], metric: Metr
     sets = {name: _sets_for(pools[name], shuffled, rng, num_sets, max_bootstrapped_demos, max_labeled_demos,
                             partial(labels.of, name, predictor))
             for name, predictor in program.named_predictors()}
-    return DemoSets(sets, runs, stopped)
+    return DemoSets(sets, pools, runs, stopped)
 
 
 def _sets_for(pool: list[Example], trainset: list[Example], rng: random.Random, num_sets: int,

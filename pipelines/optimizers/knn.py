@@ -1,8 +1,6 @@
-"""`KNNFewShot`: every predictor gets a pool of demos from the training set, and each call shows the `k`
-whose questions are nearest its own. A demo is the program's own passing run on that training example where
-bootstrapping found one, its labels otherwise where they make a whole demo: every output the step asks for.
-A chain-of-thought step's labels lack its reasoning (unless it answers directly), and a demo without it
-teaches the model to skip it."""
+"""`KNNFewShot`: every predictor gets a pool of demos from the training set (`pools`), and each call shows the
+`k` whose questions are nearest its own. A demo is the program's own passing run on that training example
+where bootstrapping found one, its labels otherwise where they make a whole demo."""
 
 from __future__ import annotations
 
@@ -12,10 +10,11 @@ from typing import Any
 from pipelines.demo_pool import DemoPool
 from pipelines.evaluation.metrics import Metric
 from pipelines.lm.budget import Budget
-from pipelines.modules import Module, Predictor
+from pipelines.modules import Module
 from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
 from pipelines.optimizers.bootstrap import BootstrapFewShot
 from pipelines.optimizers.labels import LabelledDemos
+from pipelines.optimizers.pools import pool_keys, pool_of, whole_demos
 from pipelines.primitives import Example
 
 
@@ -48,11 +47,11 @@ class KNNFewShot(Optimizer):
         labels = LabelledDemos(compiled)
         self.pool_sizes_ = {}
         for name, predictor in compiled.named_predictors():
-            keys = self._keys(predictor, trainset)
+            keys = pool_keys(predictor, trainset, self.keys)
             passed = bootstrapped.get(name, [])
-            labeled = _labeled(predictor, keys, passed, labels.of(name, predictor, trainset))
-            predictor.demos, predictor.demo_pool = [], DemoPool([*passed, *labeled], k=self.k, keys=keys)
-            self.pool_sizes_[name] = {"bootstrapped": len(passed), "labeled": len(labeled)}
+            pool = whole_demos(predictor, pool_of(keys, passed, labels.of(name, predictor, trainset)))
+            predictor.demos, predictor.demo_pool = [], DemoPool(pool, k=self.k, keys=keys)
+            self.pool_sizes_[name] = {"bootstrapped": len(passed), "labeled": len(pool) - len(passed)}
         return compiled
 
     def estimate(self, program: Module, trainset: Sequence[Example],
@@ -76,25 +75,3 @@ class KNNFewShot(Optimizer):
                                         seed=self.seed)
         bootstrapper.compile(program, runs)
         return bootstrapper.bootstrapped_, bootstrapper.attempts_, bootstrapper.stopped_by_budget_
-
-    def _keys(self, predictor: Predictor, trainset: Sequence[Example]) -> tuple[str, ...]:
-        inputs = list(predictor.signature.input_fields)
-        if self.keys is not None:
-            unknown = [key for key in self.keys if key not in inputs]
-            if unknown:
-                raise ValueError(f"keys {unknown} are not inputs of {predictor.signature.spec!r}")
-            return tuple(self.keys)
-        shared = [name for name in inputs if name in trainset[0].input_keys]
-        return tuple(shared or inputs)
-
-
-def _labeled(predictor: Predictor, keys: tuple[str, ...], bootstrapped: list[Example],
-             labelled: Sequence[Example]) -> list[Example]:
-    """The labelled demos of examples no bootstrapped demo covers that are whole demos of this predictor:
-    they have its key fields and every output it asks for (a step that answers directly omits its
-    reasoning)."""
-    outputs = [name for name in predictor.signature.output_fields if name not in predictor.omitted]
-    covered = {tuple(str(demo[key]) for key in keys) for demo in bootstrapped}
-    return [demo for demo in labelled
-            if all(key in demo for key in keys) and all(name in demo for name in outputs)
-            and tuple(str(demo[key]) for key in keys) not in covered]

@@ -3,8 +3,8 @@ Instructions and Demonstrations for Multi-Stage Language Model Programs" (Opsahl
 
 (a) Demo sets are bootstrapped from the program's passing runs; (b) instructions are proposed by the LM,
 grounded in the data, the program, demos and a tip, the original kept; (c) a TPE sampler picks combinations
-(an instruction, a demo set and how many of its demos to show, and whether a chain-of-thought step reasons),
-scored on minibatches, and the most promising are scored on the whole validation set. Under a budget, in a
+(an instruction, a demo set or each call's nearest training demos, how many demos to show, and whether a
+chain-of-thought step reasons), scored on minibatches, and the most promising are scored on the whole validation set. Under a budget, in a
 resumable SQLite study, with one or more objectives."""
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from pipelines.lm.usage import Usage, track_usage
 from pipelines.modules import Module, Predictor
 from pipelines.modules.chain_of_thought import REASONING
 from pipelines.optimizers.base import CallEstimate, Optimizer, check_inputs
-from pipelines.optimizers.demo_sets import propose_demo_sets
+from pipelines.optimizers.demo_sets import DemoSets, propose_demo_sets
+from pipelines.optimizers.labels import LabelledDemos
 from pipelines.optimizers.pareto import pareto_front, pick
+from pipelines.optimizers.pools import pool_keys, pool_of
 from pipelines.optimizers.presets import SearchSettings, estimate
 from pipelines.optimizers.proposer import propose_instructions
 from pipelines.optimizers.scorebook import ScoreBook
@@ -168,10 +170,12 @@ class MIPRO(Optimizer):
                                              num_candidates=settings.num_candidates,
                                              lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
                                              num_threads=self.num_threads)
+        labels = LabelledDemos(program)
         space = SearchSpace({name: PredictorCandidates(proposals.instructions[name], demo_sets.sets[name],
                                                        _demo_counts(demo_sets.sets[name], settings),
-                                                       _reasoning_choices(predictor, settings))
-                             for name, predictor in program.named_predictors()})
+                                                       _reasoning_choices(predictor, settings),
+                                                       *_pool(name, predictor, trainset, demo_sets, labels, settings))
+                             for name, predictor in program.named_predictors()}, program)
         save_space(study, space.to_dict(), proposals.proposed)
         return _Candidates(space, proposals.proposed, demo_sets.program_runs, bootstrap_usage.total,
                            proposal_usage.total)
@@ -210,6 +214,16 @@ def _demo_counts(demo_sets: list[list[Example]], settings: SearchSettings) -> tu
     while counts[-1] * 2 < largest:
         counts.append(counts[-1] * 2)
     return (*counts, largest)
+
+
+def _pool(name: str, predictor: Predictor, trainset: list[Example], demo_sets: DemoSets, labels: LabelledDemos,
+          settings: SearchSettings) -> tuple[list[Example], tuple[str, ...]]:
+    """The demos and key fields of the predictor's nearest-demos choice; none when the search has no such
+    choice."""
+    if not settings.search_nearest_demos:
+        return [], ()
+    keys = pool_keys(predictor, trainset)
+    return pool_of(keys, demo_sets.runs.get(name, []), labels.of(name, predictor, trainset)), keys
 
 
 def _reasoning_choices(predictor: Predictor, settings: SearchSettings) -> tuple[bool, ...]:

@@ -31,6 +31,9 @@ class SearchSettings:
     """Also choose how many of a set's demos to show: 1, 2, 4, ... up to the largest set."""
     search_reasoning: bool = True
     """Also choose whether a chain-of-thought step reasons or answers directly."""
+    search_nearest_demos: bool = True
+    """Also offer each predictor a pool of all the training demos, each call shown its nearest (KNNFewShot's
+    way), as one more demo-set choice."""
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

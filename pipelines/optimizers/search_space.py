@@ -1,16 +1,21 @@
 """The candidates an instruction-and-demo search chooses from, per predictor, and the programs they make.
 
 A *combination* picks one instruction, one demo set and how many of its demos to show for every predictor,
-and whether a chain-of-thought step reasons or answers directly. Candidates are saved as JSON in
-the Optuna study, so a resumed search chooses from exactly the same ones without asking the LM again."""
+and whether a chain-of-thought step reasons or answers directly. Besides the fixed demo sets, a predictor may
+have a pool of demos from which each call is shown its nearest (`pools`): the last demo-set choice. Candidates
+are saved as JSON in the Optuna study, so a resumed search chooses from exactly the same ones without asking
+the LM again."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from pipelines.modules import Module
+from pipelines.demo_pool import DemoPool
+from pipelines.modules import Module, Predictor
 from pipelines.modules.chain_of_thought import REASONING
+from pipelines.optimizers.pools import whole_demos
 from pipelines.primitives import Example
 from pipelines.state import demos_from_jsonable, demos_to_jsonable
 
@@ -18,11 +23,13 @@ Choice = tuple[int, int, int, int]
 """One predictor's part of a combination: (instruction index, demo-set index, demos shown, reasons 1 or 0)."""
 Combination = tuple[Choice, ...]
 """One choice per predictor, in the program's predictor order. Equal programs make equal combinations: a
-demo set shows at most its own demos, an empty one none."""
+demo set shows at most its own demos, and showing none is demo set 0 (no demos)."""
 
 
 BOOTSTRAPPED_SET = 2
 """The demo set BootstrapFewShot would give a predictor: its first passing runs, then labeled examples."""
+NEAREST_DEMOS = 4
+"""Demos a call is shown from a pool when the search does not choose how many (KNNFewShot's default k)."""
 
 
 @dataclass(frozen=True)
@@ -30,42 +37,88 @@ class PredictorCandidates:
     """Instruction 0 is the predictor's own; demo set 0 is no demos, 1 labeled only, 2 BootstrapFewShot's.
     `demo_counts`, when given, are the numbers of demos the search may show from a set (its first ones);
     `reasoning` lists whether the step reasons, its own way first: (True, False) lets the search make a
-    chain-of-thought step answer directly."""
+    chain-of-thought step answer directly. A non-empty `pool` adds one more demo-set choice: each call shows
+    its nearest demos from the pool, compared on the `pool_keys` fields."""
 
     instructions: list[str]
     demo_sets: list[list[Example]]
     demo_counts: tuple[int, ...] = ()
     reasoning: tuple[bool, ...] = (True,)
+    pool: list[Example] = field(default_factory=list)
+    pool_keys: tuple[str, ...] = ()
+    _indexed: dict[tuple[str, ...], DemoPool] = field(default_factory=dict, init=False, compare=False, repr=False)
 
-    def choice(self, instruction: int, demo_set: int, requested: int | None, reasons: bool) -> Choice:
-        available = len(self.demo_sets[demo_set])
-        shown = available if requested is None else min(requested, available)
-        return instruction, demo_set, shown, int(reasons)
+    @property
+    def nearest(self) -> int | None:
+        """The demo-set index that means "the pool's nearest", or None without a pool."""
+        return len(self.demo_sets) if self.pool else None
+
+    def choice(self, predictor: Predictor, instruction: int, demo_set: int, requested: int | None,
+               reasons: bool) -> Choice:
+        available = len(self._demos(predictor, demo_set, reasons))
+        wanted = requested if requested is not None else (NEAREST_DEMOS if demo_set == self.nearest else available)
+        shown = min(wanted, available)
+        return instruction, demo_set if shown else 0, shown, int(reasons)
+
+    def apply(self, predictor: Predictor, instruction: int, demo_set: int, shown: int, reasons: bool) -> None:
+        """Give `predictor` this choice's instruction, demos and reasoning."""
+        predictor.signature = predictor.signature.with_instructions(self.instructions[instruction])
+        if len(self.reasoning) > 1:
+            predictor.omitted = _omitted(predictor, reasons)
+        if demo_set == self.nearest:
+            predictor.demos, predictor.demo_pool = [], self._pool(predictor, reasons, shown)
+        else:
+            predictor.demos, predictor.demo_pool = list(self.demo_sets[demo_set][:shown]), None
+
+    def _demos(self, predictor: Predictor, demo_set: int, reasons: bool) -> list[Example]:
+        """A fixed set, or the pool's demos that are whole for the step reasoning or not."""
+        if demo_set != self.nearest:
+            return self.demo_sets[demo_set]
+        return whole_demos(predictor, self.pool, _omitted(predictor, reasons))
+
+    def _pool(self, predictor: Predictor, reasons: bool, k: int) -> DemoPool:
+        """A pool showing `k` per call; its index is built once for each way the step reasons and shared."""
+        omitted = _omitted(predictor, reasons)
+        if omitted not in self._indexed:
+            self._indexed[omitted] = DemoPool(whole_demos(predictor, self.pool, omitted), k=k, keys=self.pool_keys)
+        return self._indexed[omitted].with_k(k)
+
+
+def _omitted(predictor: Predictor, reasons: bool) -> tuple[str, ...]:
+    kept = tuple(name for name in predictor.omitted if name != REASONING)
+    return kept if reasons else (*kept, REASONING)
 
 
 @dataclass(frozen=True)
 class SearchSpace:
+    """The candidates of each predictor of `program`, by the predictor's name."""
+
     predictors: dict[str, PredictorCandidates]
+    program: Module = field(compare=False, repr=False)
+
+    @cached_property
+    def _steps(self) -> dict[str, Predictor]:
+        return dict(self.program.named_predictors())
 
     @property
     def original(self) -> Combination:
-        return tuple(candidates.choice(0, 0, None, candidates.reasoning[0])
-                     for candidates in self.predictors.values())
+        return tuple(candidates.choice(self._steps[name], 0, 0, None, candidates.reasoning[0])
+                     for name, candidates in self.predictors.items())
 
     @property
     def bootstrapped(self) -> Combination | None:
         """The original instructions with BootstrapFewShot's demos, when every predictor has such a set."""
         if any(len(candidates.demo_sets) <= BOOTSTRAPPED_SET for candidates in self.predictors.values()):
             return None
-        return tuple(candidates.choice(0, BOOTSTRAPPED_SET, None, candidates.reasoning[0])
-                     for candidates in self.predictors.values())
+        return tuple(candidates.choice(self._steps[name], 0, BOOTSTRAPPED_SET, None, candidates.reasoning[0])
+                     for name, candidates in self.predictors.items())
 
     def choices(self) -> dict[str, list[int]]:
         """Every search parameter and the values it takes."""
         values: dict[str, list[int]] = {}
         for name, candidates in self.predictors.items():
             values[f"{name}.instruction"] = list(range(len(candidates.instructions)))
-            values[f"{name}.demos"] = list(range(len(candidates.demo_sets)))
+            values[f"{name}.demos"] = list(range(len(candidates.demo_sets) + bool(candidates.pool)))
             if candidates.demo_counts:
                 values[f"{name}.num_demos"] = list(candidates.demo_counts)
             if len(candidates.reasoning) > 1:
@@ -73,8 +126,8 @@ class SearchSpace:
         return values
 
     def combination(self, params: dict[str, Any]) -> Combination:
-        return tuple(candidates.choice(int(params[f"{name}.instruction"]), int(params[f"{name}.demos"]),
-                                       params.get(f"{name}.num_demos"),
+        return tuple(candidates.choice(self._steps[name], int(params[f"{name}.instruction"]),
+                                       int(params[f"{name}.demos"]), params.get(f"{name}.num_demos"),
                                        bool(params.get(f"{name}.reasoning", candidates.reasoning[0])))
                      for name, candidates in self.predictors.items())
 
@@ -96,24 +149,21 @@ class SearchSpace:
         built = program.deepcopy()
         predictors = dict(built.named_predictors())
         for name, (instruction, demo_set, shown, reasons) in zip(self.predictors, combination, strict=True):
-            candidates, predictor = self.predictors[name], predictors[name]
-            predictor.signature = predictor.signature.with_instructions(candidates.instructions[instruction])
-            predictor.demos = list(candidates.demo_sets[demo_set][:shown])
-            if len(candidates.reasoning) > 1:
-                kept = tuple(field for field in predictor.omitted if field != REASONING)
-                predictor.omitted = kept if reasons else (*kept, REASONING)
+            self.predictors[name].apply(predictors[name], instruction, demo_set, shown, bool(reasons))
         return built
 
     def describe(self, combination: Combination) -> dict[str, dict[str, Any]]:
         """What a combination chose, readable in a trial table."""
         return {name: {"instruction_index": instruction, "instruction": self.predictors[name].instructions[instruction],
-                       "demo_set": demo_set, "demos": shown, "reasons": bool(reasons)}
+                       "demo_set": "nearest" if demo_set == self.predictors[name].nearest else demo_set,
+                       "demos": shown, "reasons": bool(reasons)}
                 for name, (instruction, demo_set, shown, reasons) in zip(self.predictors, combination, strict=True)}
 
     def to_dict(self) -> dict[str, Any]:
         return {name: {"instructions": candidates.instructions,
                        "demo_sets": [demos_to_jsonable(demo_set) for demo_set in candidates.demo_sets],
-                       "demo_counts": list(candidates.demo_counts), "reasoning": list(candidates.reasoning)}
+                       "demo_counts": list(candidates.demo_counts), "reasoning": list(candidates.reasoning),
+                       "pool": demos_to_jsonable(candidates.pool), "pool_keys": list(candidates.pool_keys)}
                 for name, candidates in self.predictors.items()}
 
     @classmethod
@@ -127,8 +177,10 @@ class SearchSpace:
                                               [demos_from_jsonable(predictors[name].signature, demo_set)
                                                for demo_set in saved["demo_sets"]],
                                               tuple(saved.get("demo_counts", ())),
-                                              tuple(saved.get("reasoning", (True,))))
-                    for name, saved in data.items()})
+                                              tuple(saved.get("reasoning", (True,))),
+                                              demos_from_jsonable(predictors[name].signature, saved.get("pool", [])),
+                                              tuple(saved.get("pool_keys", ())))
+                    for name, saved in data.items()}, program)
 
 
 def combination_key(combination: Combination) -> str:

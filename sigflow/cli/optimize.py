@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipelines.lm.client import LM
+from serving.packaging import check_chat_form
 from sigflow.cli.options import (
     MLRUNS,
     CountOrFile,
@@ -61,6 +62,8 @@ def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_
                               auto, resume, threads, seed, files=files, metrics=metrics)
     if chat and not register_as:
         raise click.UsageError("--chat chooses the form of the model --register publishes: give --register NAME too")
+    if chat:
+        check_chat_form(request.task().skeleton())  # refused before the search, not after it
     if dry_run:
         _print_estimate(estimate_optimization(request), as_json)
     else:

@@ -59,5 +59,5 @@ def test_a_published_agent_answers_and_streams_its_tool_calls_and_refuses_bad_re
 
 
 def test_a_program_of_several_inputs_has_no_chat_form():
-    with ScriptedLM() as fake, pytest.raises(BundleError, match=r"takes the inputs \['context', 'question'\]"):
+    with ScriptedLM() as fake, pytest.raises(BundleError, match="takes the inputs context, question: the chat form"):
         publish(Predict("context, question -> answer"), lm=fake.lm(), name="two-inputs", chat=True)

@@ -360,3 +360,82 @@ def test_proposals_off_the_task_are_discarded_before_a_trial_and_reported():
     assert outcomes == ["kept", "off task (examples, summarize, summary)", "off task (program)"]
     tried = {trial.params["self.instruction"] for trial in optimizer.trials_}
     assert tried <= {0, 1}
+
+
+KINDS = {
+    "Who wrote Hamlet?": "human", "Who painted the Mona Lisa?": "human", "Who invented the telephone?": "human",
+    "Where is the Eiffel Tower?": "location", "Where is Mount Everest?": "location",
+    "How many legs does a spider have?": "numeric", "How many moons does Mars have?": "numeric",
+    "What does NASA stand for?": "abbreviation",
+}
+ASKED = {
+    "Who composed the Magic Flute?": "human", "Who discovered penicillin?": "human",
+    "Where is the Colosseum?": "location", "Where is Lake Titicaca?": "location",
+    "How many sides does a hexagon have?": "numeric", "How many players are on a football team?": "numeric",
+    "What does FBI stand for?": "abbreviation", "What does UNESCO stand for?": "abbreviation",
+}
+
+
+def _kind_examples(kinds: dict[str, str]) -> list[Example]:
+    return [Example(id=question, question=question, label=label).with_inputs("question")
+            for question, label in kinds.items()]
+
+
+class CopiesTheNearestDemo(CapitalModel):
+    """Answers with the label of the last demo it is shown (nearest last, when demos are chosen per call),
+    `entity` with none: right only when the demos match the question."""
+
+    def __call__(self, messages) -> str:
+        last = messages[-1]["content"]
+        if last.startswith(("examples:", "task_summary:")):
+            return super().__call__(messages)
+        demos = [message["content"] for message in messages[1:-1] if message["role"] == "assistant"]
+        return demos[-1] if demos else "label: entity"
+
+
+def _kinds_mipro(study_path, **options) -> MIPRO:
+    settings = SearchSettings(**{**SEARCH, "num_candidates": 2, "num_trials": 8, "minibatch_size": 4,
+                                 "val_size": None, "max_labeled_demos": 2})
+    return MIPRO(accuracy("label"), settings=settings, num_threads=2, study_path=study_path, **options)
+
+
+def test_the_search_may_show_each_call_its_nearest_training_demos_and_keeps_them_on_resume(tmp_path):
+    optimizer = _kinds_mipro(tmp_path / "study.db")
+    program = Predict("question -> label")
+    with ScriptedLM(responder=CopiesTheNearestDemo()) as fake, context(lm=fake.lm()):
+        compiled = optimizer.compile(program, _kind_examples(KINDS), valset=_kind_examples(ASKED))
+    candidates = optimizer.search_space_.predictors["self"]
+    assert candidates.nearest == 2 and len(candidates.pool) == len(KINDS) and candidates.pool_keys == ("question",)
+    assert optimizer.search_space_.choices()["self.demos"] == [0, 1, 2]
+    (_, demo_set, shown, _), = optimizer.best_combination_
+    assert demo_set == candidates.nearest and optimizer.best_score_ == 1.0
+    assert compiled.demos == [] and compiled.demo_pool.k == shown
+    assert [demo.label for demo in compiled.demo_pool.nearest({"question": "Where is Machu Picchu?"})][-1] == \
+        "location"
+    described = optimizer.search_space_.describe(optimizer.best_combination_)["self"]
+    assert described["demo_set"] == "nearest"
+    resumed = _kinds_mipro(tmp_path / "study.db", resume=True)
+    with ScriptedLM(responder=CopiesTheNearestDemo()) as fake, context(lm=fake.lm()):
+        again = resumed.compile(program, _kind_examples(KINDS), valset=_kind_examples(ASKED))
+    assert resumed.search_space_.predictors["self"].pool == candidates.pool
+    assert again.demo_pool.demos == compiled.demo_pool.demos and resumed.proposal_usage_.calls == 0
+
+
+def test_a_reasoning_steps_nearest_demos_are_whole_runs_and_labels_only_when_it_answers_directly():
+    from pipelines import ChainOfThought
+    from pipelines.optimizers.search_space import PredictorCandidates, SearchSpace
+
+    program = ChainOfThought("question -> label")
+    run = Example(question="Who wrote Hamlet?", reasoning="It asks for a writer.", label="human")
+    labelled = _kind_examples(KINDS)[1:]
+    space = SearchSpace({"predict": PredictorCandidates(["Classify."], [[]], (1, 2), (True, False),
+                                                        [run, *labelled], ("question",))}, program)
+    reasoning = space.combination({"predict.instruction": 0, "predict.demos": 1, "predict.num_demos": 2,
+                                   "predict.reasoning": 1})
+    direct = space.combination({"predict.instruction": 0, "predict.demos": 1, "predict.num_demos": 2,
+                                "predict.reasoning": 0})
+    assert reasoning == ((0, 1, 1, 1),) and direct == ((0, 1, 2, 0),)
+    assert space.build(program, reasoning).predict.demo_pool.demos == [run]
+    built = space.build(program, direct).predict
+    assert len(built.demo_pool.demos) == len(KINDS) and built.omitted == ("reasoning",)
+    assert space.build(program, space.original).predict.demo_pool is None

@@ -42,6 +42,12 @@ def project(tmp_path) -> Path:
     (tmp_path / "garbled.jsonl").write_text('{"ticket": "unfinished\n')
     (tmp_path / "notes.txt").write_text("ticket,team\n")
     (tmp_path / "broken.py").write_text("class Router(:\n")
+    (tmp_path / "two_inputs.py").write_text(
+        "import sigflow\n\n\nclass Pair(sigflow.Module):\n    def __init__(self):\n"
+        "        self.route = sigflow.Predict('ticket, product -> team')\n\n"
+        "    def forward(self, ticket: str, product: str):\n"
+        "        return self.route(ticket=ticket, product=product)\n")
+    _rows(tmp_path / "pairs.jsonl", [{**row, "product": "notes"} for row in tickets[:4]])
     (tmp_path / "metrics.py").write_text("def same_team(example, prediction):\n"
                                          "    return example['team'] == prediction['team']\n")
     return tmp_path
@@ -74,6 +80,9 @@ EVALUATE = ("evaluate", "ticket_router.py:Router", "--metric", "accuracy:team")
      "error: cannot import no_such_package.module: No module named 'no_such_package'"),
     (("optimize", "ticket_router.py:Router", "--optimizer", "bootstrap", "--metric", "accuracy:team",
       "--train", "train.jsonl"), "error: give --train FILE and --val FILE"),
+    (("optimize", "two_inputs.py:Pair", "--optimizer", "bootstrap", "--metric", "accuracy:team", "--train",
+      "pairs.jsonl", "--val", "pairs.jsonl", "--register", "pair", "--chat"),
+     "error: Pair takes the inputs ticket, product: the chat form serves programs of exactly one input"),
     (("predict", "ticket_router.py:Router", "--input", "text=hello"),
      "error: ticket_router.py:Router takes the inputs ticket; missing: ticket, unknown: text"),
 ])
