@@ -4,8 +4,8 @@ Instructions and Demonstrations for Multi-Stage Language Model Programs" (Opsahl
 (a) Demo sets are bootstrapped from the program's passing runs; (b) instructions are proposed by the LM,
 grounded in the data, the program, demos and a tip, the original kept; (c) a TPE sampler picks combinations
 (an instruction, a demo set or each call's nearest training demos, how many demos to show, and whether a
-chain-of-thought step reasons), scored on minibatches, and the most promising are scored on the whole validation set. Under a budget, in a
-resumable SQLite study, with one or more objectives."""
+chain-of-thought step reasons), scored on minibatches, and the most promising are scored on the whole
+validation set. Under a budget, in a resumable SQLite study, with one or more objectives."""
 
 from __future__ import annotations
 

@@ -30,10 +30,17 @@ def test_a_pool_shows_the_nearest_demos_nearest_last_and_never_the_question_itse
     assert "Who wrote Hamlet?" not in [demo.question for demo in pool.nearest({"question": "Who wrote Hamlet?"})]
 
 
+def test_a_pool_shows_every_demo_of_each_nearest_example_in_order_as_one_agent_runs_steps():
+    steps = [Example(question="Where is the Eiffel Tower?", step=number, label="location") for number in (1, 2, 3)]
+    pool = DemoPool([*steps, *TRAIN[:3]], k=2, keys=["question"])
+    chosen = pool.nearest({"question": "Where is the Eiffel Tower located?"})
+    assert chosen[-3:] == steps and len(chosen) == 4 and chosen[0].label == "human"
+
+
 def test_a_pool_refuses_demos_without_its_keys_and_a_k_below_one():
     with pytest.raises(ValueError, match="lack the key field"):
         DemoPool([Example(label="human")], k=1, keys=["question"])
-    with pytest.raises(ValueError, match="at least 1 demo"):
+    with pytest.raises(ValueError, match="at least 1 example"):
         DemoPool(TRAIN, k=0, keys=["question"])
 
 

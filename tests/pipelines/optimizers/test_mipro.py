@@ -261,7 +261,10 @@ def test_multi_objective_search_returns_a_pareto_set_and_picks_by_the_rule():
     for point in points:  # each point carries the program its combination builds
         ((instruction, demo_set, shown, _),) = point.combination
         assert point.program.signature.instructions == candidates.instructions[instruction]
-        assert point.program.demos == candidates.demo_sets[demo_set][:shown]
+        if demo_set == candidates.nearest:
+            assert point.program.demos == [] and point.program.demo_pool.k == shown
+        else:
+            assert point.program.demos == candidates.demo_sets[demo_set][:shown]
     for point in points:
         assert not any(other.score >= point.score and other.tokens <= point.tokens
                        and (other.score, other.tokens) != (point.score, point.tokens) for other in points)
