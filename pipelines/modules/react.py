@@ -36,6 +36,9 @@ CALLS = "calls"
 the tool calls to make in order (finish is implied)."""
 MAX_OBSERVATION_CHARS = 2000
 """How much of one observation the later steps read: a long one would crowd the small model's context."""
+DEMO_OBSERVATION_CHARS = 300
+"""How much of one observation a labelled demo trajectory shows: a demo teaches which tool to call next,
+and a few demos of whole search results would fill a small model's context on their own."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ class ReAct(Module):
     failed, ends_run), the last naming `finish` when the agent chose to stop."""
 
     def __init__(self, signature: str | Signature, tools: list[Tool | Any], *, max_steps: int = 5,
-                 max_observation_chars: int = MAX_OBSERVATION_CHARS, native_tools: bool | None = None):
+                 max_observation_chars: int = MAX_OBSERVATION_CHARS,
+                 demo_observation_chars: int = DEMO_OBSERVATION_CHARS, native_tools: bool | None = None):
         if max_steps < 1:
             raise ValueError(f"max_steps must be at least 1, got {max_steps}")
         self.signature = ensure_signature(signature)
@@ -79,6 +83,7 @@ class ReAct(Module):
         self.tools = _by_name([as_tool(tool) for tool in tools])
         self.max_steps = max_steps
         self.max_observation_chars = max_observation_chars
+        self.demo_observation_chars = demo_observation_chars
         self.native_tools = native_tools
         self.step = Predict(_step_signature(self.signature, self.tools))
         self.extract = ChainOfThought(_extract_signature(self.signature))
@@ -138,13 +143,15 @@ class ReAct(Module):
         """The demos an example labelled with its `calls` makes, by predictor name: one step demo per call
         and one for finishing (each seeing the trajectory so far, with the tools' real observations), and
         an answer demo when the example labels the outputs. A labelled trajectory shows a small model a
-        tool that its own runs never chose."""
+        tool that its own runs never chose; its step demos show the observations shortened
+        (`demo_observation_chars`), its answer demo whole, as the answer is read from them."""
         inputs = {name: example[name] for name in self.signature.input_fields}
         steps: list[Step] = []
         step_demos = []
         finish = {"thought": prompts.REACT_FINISH_THOUGHT, "tool": FINISH, "arguments": {}}
         for call in [*_labelled_calls(example, self.tools), finish]:
-            step_demos.append(Example({**inputs, TRAJECTORY: self.render_trajectory(steps), THOUGHT: call["thought"],
+            shown = self.render_trajectory(steps, self.demo_observation_chars)
+            step_demos.append(Example({**inputs, TRAJECTORY: shown, THOUGHT: call["thought"],
                                        TOOL_NAME: call["tool"], TOOL_ARGS: call["arguments"]},
                                       input_keys=(*inputs, TRAJECTORY)))
             if call["tool"] != FINISH:
@@ -161,8 +168,10 @@ class ReAct(Module):
                                                     input_keys=(*inputs, TRAJECTORY)))
         return demos
 
-    def render_trajectory(self, steps: list[Step]) -> str:
-        """The trajectory as the steps read it: numbered thoughts, calls and (shortened) observations."""
+    def render_trajectory(self, steps: list[Step], observation_chars: int | None = None) -> str:
+        """The trajectory as the steps read it: numbered thoughts, calls and observations shortened to
+        `observation_chars` (by default `max_observation_chars`)."""
+        limit = observation_chars or self.max_observation_chars
         if not steps:
             return prompts.TRAJECTORY_EMPTY
         lines = []
@@ -172,7 +181,7 @@ class ReAct(Module):
             if step.tool:
                 lines.append(f"call {number}: {step.tool}({render(step.arguments)})")
             if step.observation:
-                lines.append(f"observation {number}: {_shortened(step.observation, self.max_observation_chars)}")
+                lines.append(f"observation {number}: {_shortened(step.observation, limit)}")
         return "\n".join(lines)
 
 

@@ -149,6 +149,15 @@ def test_an_example_labelled_with_its_calls_demonstrates_every_step_with_real_ob
     assert answer.answer == "Rome" and answer.trajectory.endswith("observation 2: 401")
 
 
+def test_demo_steps_show_observations_shortened_and_the_answer_demo_shows_them_whole():
+    agent = ReAct("question -> answer", [search], demo_observation_chars=8)
+    example = Example(question="where?", answer="Rome", calls=[
+        {"thought": "search first", "tool": "search", "arguments": {"query": "cats"}}]).with_inputs("question")
+    demos = agent.demonstrate(example)
+    assert demos["step"][1].trajectory.endswith("observation 1: cats liv ...")
+    assert demos["extract.predict"][0].trajectory.endswith("observation 1: cats live in Rome")
+
+
 def test_a_labelled_call_that_fails_is_refused_not_shown_as_a_demo():
     example = Example(id="q7", question="q", calls=[{"thought": "t", "tool": "count", "arguments": {
         "category": "art"}}]).with_inputs("question")
