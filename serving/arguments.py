@@ -13,6 +13,7 @@ from typing import Any
 
 from pipelines.lm.client import LM
 from pipelines.modules import Module
+from pipelines.retrieval.filters import groups_hash
 from pipelines.retrieval.store import VectorStore
 from serving.capture import CAPTURED_PREFIX, reference
 
@@ -80,8 +81,9 @@ def _parameter_names(cls: type) -> list[str]:
         return []
 
 
-def _content(store: VectorStore) -> tuple[str, str, str]:
-    return store.corpus_hash, store.embedder.name, store.embedder.runtime
+def _content(store: VectorStore) -> tuple[str, str, str, str]:
+    """What makes two stores one artifact: the same passages, embedder and who may see each passage."""
+    return store.corpus_hash, groups_hash(store.passages), store.embedder.name, store.embedder.runtime
 
 
 def _key(key: Any, where: str) -> str:

@@ -36,7 +36,7 @@ class Bundle:
     lm: dict[str, Any]
     input_fields: list[str]
     retrievers: dict[str, dict[str, Any]]
-    """Each `Retrieve` by attribute path: the store artifact it searches and its `k`."""
+    """Each `Retrieve` by attribute path: the store artifact it searches, its `k` and the store's version."""
 
     def to_dict(self) -> dict[str, Any]:
         return {**BUNDLE.header(), "construction": self.construction, "state": self.state, "lm": self.lm,
@@ -113,7 +113,15 @@ def _retrievers(program: Module, packing: Packing) -> dict[str, dict[str, Any]]:
     missing = [name for name, retrieve in retrievers if retrieve.store is None]
     if missing:
         raise BundleError(f"Retrieve module(s) {missing} have no vector store to package")
-    return {name: {"store": packing.store_name(retrieve.store), "k": retrieve.k} for name, retrieve in retrievers}
+    return {name: {"store": packing.store_name(retrieve.store), "k": retrieve.k,
+                   "store_version": retrieve.store.version} for name, retrieve in retrievers}
+
+
+def store_versions(program: Module) -> dict[str, int]:
+    """The version of the store each `Retrieve` searches, by its attribute path: what a published model
+    names, so a store changed since can be told apart."""
+    return {name: retrieve.store.version for name, retrieve in program.named_modules(Retrieve)
+            if retrieve.store is not None}
 
 
 def read_bundle(artifacts: dict[str, str], *, root: Path) -> tuple[Module, LM, Bundle]:

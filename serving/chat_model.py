@@ -25,6 +25,7 @@ from pipelines.fieldtypes import to_jsonable
 from pipelines.lm.errors import LMError
 from pipelines.modules.react import TRAJECTORY, watching_steps
 from pipelines.primitives import Prediction
+from pipelines.retrieval.filters import caller_groups
 from pipelines.tools import FINISH
 from serving.program_model import load_served_program
 from serving.requests import MAX_TEXT_CHARS, Params, RequestError
@@ -82,14 +83,16 @@ class ChatProgramModel(ResponsesAgent):
         text = user_text(request)
         given = {name: value for name, value in (("temperature", request.temperature),
                                                  ("max_tokens", request.max_output_tokens)) if value is not None}
+        groups = (request.custom_inputs or {}).get("groups")
         try:
-            settings = Params.read(given, default_k=Params.defaults()["k"])
+            settings = Params.read({**given, "groups": groups}, default_k=Params.defaults()["k"])
         except RequestError as error:
-            raise _bad_request(str(error).replace("'max_tokens'", "'max_output_tokens'")) from None
+            raise _bad_request(str(error).replace("'max_tokens'", "'max_output_tokens'")
+                               .replace("param 'groups'", "custom_inputs 'groups'")) from None
         lm = self.served.lm.copy(temperature=settings.temperature, max_tokens=settings.max_tokens) if given \
             else self.served.lm
         try:
-            with lm_context(lm=lm), watching_steps(on_step):
+            with lm_context(lm=lm), caller_groups(settings.groups), watching_steps(on_step):
                 return self.served.program(**{self.input_field: text})
         except ParseError as error:
             return Prediction(error=f"the model's reply could not be read: {error}")

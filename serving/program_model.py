@@ -25,6 +25,7 @@ from pipelines.lm.errors import LMError
 from pipelines.lm.local.pool import shared_pool
 from pipelines.modules import Module, Retrieve
 from pipelines.parallel import parallel_map
+from pipelines.retrieval.filters import caller_groups
 from pipelines.settings import LOCAL_MODEL, local_workers
 from serving.bundle import Bundle, read_bundle, takes_k
 from serving.requests import Params, RequestError, rows
@@ -118,7 +119,7 @@ class ProgramModel(PythonModel):
         extra = {"k": settings.k} if self.default_k is not None else {}
         with mlflow.start_span(name=f"sigflow {type(self.program).__name__}", span_type="CHAIN") as span:
             span.set_inputs({"rows": inputs, "params": settings.model_dump()})
-            with lm_context(lm=lm):
+            with lm_context(lm=lm), caller_groups(settings.groups):
                 answers = parallel_map(lambda row: self._answer(row, extra), inputs,
                                        num_threads=max(1, 2 * local_workers()))
             span.set_outputs(answers)

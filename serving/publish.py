@@ -3,12 +3,14 @@ answer in a fresh process, then registered as a new version tagged with how it s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pipelines.lm.client import LM
 from pipelines.lm.transports import in_process_only
 from pipelines.modules import Module
 from serving import tracking
+from serving.bundle import store_versions
 from serving.load_check import check_model
 from serving.packaging import chat_request, example_row, log_program_model
 from serving.registry import VersionInfo, register
@@ -21,7 +23,8 @@ def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None
     """Log `program` into run `run_id` (by default a new run), check that the logged model loads and answers
     `example` in a fresh process, and only then register it as a version of `name`, tagged with `scores`
     (dataset, metric, score, optimizer), its fingerprint and its load check. A model that fails the check
-    raises `LoadCheckFailed` and is not registered. `ask=False` only loads it (for a provider this machine
+    raises `LoadCheckFailed` and is not registered. A program that retrieves is tagged with the version of
+    each store it searches (`store_versions`). `ask=False` only loads it (for a provider this machine
     cannot reach); an LM that answers only in this process (a scripted one) is never asked. `chat` publishes
     the chat form (an MLflow `ResponsesAgent`) instead of the DataFrame one."""
     mlflow = mlflow_module()
@@ -33,6 +36,8 @@ def publish(program: Module, *, lm: LM, name: str, scores: dict[str, Any] | None
         check = check_model(info.model_uri, tracking_uri=mlflow.get_tracking_uri(),
                             example=chat_request(row) if chat else [row], ask=ask and not in_process_only(lm.model))
         mlflow.set_tags({f"sigflow.{key}": value for key, value in check.tags().items()})
+    versions = store_versions(program)
     return register(info.model_uri, name, {**scores, "fingerprint": program.fingerprint(), "run_id": active_id,
                                            "interface": "chat" if chat else "dataframe",
+                                           **({"store_versions": json.dumps(versions)} if versions else {}),
                                            **check.tags()})

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 MAX_TEXT_CHARS = 4000
 """Longest accepted input text: the embedded model's context is 8,192 tokens, prompt and demos included."""
 MAX_ROWS = 256
+MAX_GROUPS = 100
 
 
 class RequestError(ValueError):
@@ -38,6 +39,21 @@ def _bounded(kind: type, low: float, high: float) -> pydantic.BeforeValidator:
     return pydantic.BeforeValidator(check)
 
 
+def _group_names(value: Any) -> tuple[str, ...]:
+    """A list of group names (a bare name is refused: it would read as a list of letters)."""
+    if value is None:
+        return ()
+    if hasattr(value, "tolist"):  # MLflow may hand an array param over as a NumPy array
+        value = value.tolist()
+    if isinstance(value, str) or not isinstance(value, list | tuple) or \
+            not all(isinstance(name, str) and name.strip() for name in value):
+        raise PydanticCustomError("groups", "must be a list of group names, got {value}", {"value": repr(value)[:200]})
+    if len(value) > MAX_GROUPS:
+        raise PydanticCustomError("groups", "names {count} groups; at most {limit} are taken",
+                                  {"count": len(value), "limit": MAX_GROUPS})
+    return tuple(value)
+
+
 class Params(pydantic.BaseModel):
     """Per-request settings, from the `params` of a request (or their defaults)."""
 
@@ -46,6 +62,8 @@ class Params(pydantic.BaseModel):
     k: Annotated[int, _bounded(int, 1, 20)] = 3
     max_tokens: Annotated[int, _bounded(int, 1, 4096)] = 1000
     temperature: Annotated[float, _bounded(float, 0.0, 2.0)] = 0.0
+    groups: Annotated[tuple[str, ...], pydantic.BeforeValidator(_group_names)] = ()
+    """The caller's user groups: retrieval sees the passages without groups and those of these groups."""
 
     @classmethod
     def read(cls, given: Mapping[str, Any] | None, *, default_k: int) -> Params:
@@ -59,7 +77,7 @@ class Params(pydantic.BaseModel):
             raise RequestError(f"param {first['loc'][0]!r} {first['msg']}") from None
 
     @classmethod
-    def defaults(cls) -> dict[str, int | float]:
+    def defaults(cls) -> dict[str, Any]:
         """Each param's default, as the model signature declares it."""
         return {name: field.default for name, field in cls.model_fields.items()}
 

@@ -51,6 +51,8 @@ class CodeWalk:
 
     def requirements(self) -> list[str]:
         """`distribution==version` for every installed distribution the user's code imports."""
+        if not self.installed:
+            return []  # the map of every installed package takes seconds to build
         owners = metadata.packages_distributions()
         names = {dist for top in self.installed for dist in owners.get(top, ()) if dist.lower() != "sigflow"}
         return sorted(f"{name}=={metadata.version(name)}" for name in names)

@@ -45,7 +45,7 @@ from pipelines import (
     token_f1,
     track_usage,
 )
-from pipelines.retrieval import Passage, VectorStore
+from pipelines.retrieval import Document, Passage, VectorStore, add_files, caller_groups, remove_documents
 from serving.load_check import LoadCheckFailed
 from serving.publish import publish
 from serving.registry import PromotionRefused, promote
@@ -59,6 +59,7 @@ __all__ = [
     "BudgetExceeded",
     "ChainOfThought",
     "Completion",
+    "Document",
     "EvaluationResult",
     "EvaluationStore",
     "EveryExampleFailed",
@@ -89,6 +90,8 @@ __all__ = [
     "Usage",
     "VectorStore",
     "accuracy",
+    "add_files",
+    "caller_groups",
     "configure",
     "context",
     "datasets",
@@ -100,6 +103,7 @@ __all__ = [
     "programs",
     "promote",
     "publish",
+    "remove_documents",
     "token_f1",
     "track_usage",
 ]

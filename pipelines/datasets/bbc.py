@@ -10,6 +10,7 @@ from pathlib import Path
 from pipelines.corpus_packages import bbc_articles_dir
 from pipelines.datasets.dataset import Dataset
 from pipelines.primitives import Example
+from pipelines.retrieval.documents import word_windows
 from pipelines.retrieval.passage import Passage
 
 QUESTIONS = Path(__file__).parent / "data" / "bbc_questions.json"
@@ -25,19 +26,10 @@ def passages(directory: Path | None = None) -> list[Passage]:
         for path in sorted((directory / category).glob("*.txt")):
             headline, _, body = path.read_text(encoding="utf-8", errors="replace").partition("\n")
             article_id = f"{category}/{path.stem}"
-            for index, text in enumerate(_chunks(body.split())):
+            for index, text in enumerate(word_windows(body.split(), PASSAGE_WORDS)):
                 found.append(Passage(id=f"{article_id}#{index}", title=headline.strip(), text=text,
                                      metadata={"article_id": article_id, "category": category}))
     return found
-
-
-def _chunks(words: list[str]) -> list[str]:
-    """Word windows of about PASSAGE_WORDS; a short tail joins the previous passage."""
-    chunks = [words[start:start + PASSAGE_WORDS] for start in range(0, len(words), PASSAGE_WORDS)]
-    if len(chunks) > 1 and len(chunks[-1]) < PASSAGE_WORDS // 3:
-        tail = chunks.pop()
-        chunks[-1] = chunks[-1] + tail
-    return [" ".join(chunk) for chunk in chunks]
 
 
 def load_bbc(questions_file: Path = QUESTIONS) -> Dataset:

@@ -16,7 +16,7 @@ from pipelines import LM, BestOfN, Module, Predict, Prediction, ReAct, Retrieve
 from pipelines.programs import Classify
 from pipelines.retrieval import Passage, VectorStore
 from serving.arguments import ArgumentError, Packing, rebuild
-from serving.bundle import BundleError, input_fields, read_bundle, write_bundle
+from serving.bundle import BundleError, input_fields, read_bundle, store_versions, write_bundle
 from serving.capture import CaptureError, reference
 from serving.user_code import CodeWalk
 
@@ -93,13 +93,25 @@ class TwoLookups(Module):
 def test_each_store_is_packaged_once_however_many_retrieve_steps_search_it(tmp_path):
     passages = [Passage(id=str(number), title="t", text=f"passage {number}") for number in range(4)]
     vectors = np.eye(4, 8, dtype="float32")
-    store, other = VectorStore.from_vectors(passages, vectors), VectorStore.from_vectors(passages[:2], vectors[:2])
+    store = VectorStore.from_vectors(passages, vectors)
+    other = VectorStore.from_vectors(passages[:2], vectors[:2], version=3)
     packaged = write_bundle(TwoLookups(store, other), LM(), tmp_path / "bundle")
     assert sorted(name for name in packaged.artifacts if name != "program") == ["store-0", "store-1"]
     rebuilt, _, bundle = read_bundle(packaged.artifacts, root=tmp_path)
-    assert bundle.retrievers == {"first": {"store": "store-0", "k": 1}, "second": {"store": "store-0", "k": 2},
-                                 "third": {"store": "store-1", "k": 1}}
+    assert bundle.retrievers == {"first": {"store": "store-0", "k": 1, "store_version": 1},
+                                 "second": {"store": "store-0", "k": 2, "store_version": 1},
+                                 "third": {"store": "store-1", "k": 1, "store_version": 3}}
     assert rebuilt.first.store is rebuilt.second.store and len(rebuilt.third.store) == 2
+    assert rebuilt.third.store.version == 3 and store_versions(rebuilt) == {"first": 1, "second": 1, "third": 3}
+
+
+def test_stores_of_the_same_passages_seen_by_other_groups_are_two_artifacts(tmp_path):
+    passages = [Passage(id=str(number), title="t", text=f"passage {number}") for number in range(2)]
+    grouped = [Passage(passage.id, passage.title, passage.text, {"groups": ["hr"]}) for passage in passages]
+    vectors = np.eye(2, 8, dtype="float32")
+    both = TwoLookups(VectorStore.from_vectors(passages, vectors), VectorStore.from_vectors(grouped, vectors))
+    packaged = write_bundle(both, LM(), tmp_path / "bundle")
+    assert sorted(name for name in packaged.artifacts if name != "program") == ["store-0", "store-1"]
 
 
 def test_a_version_1_bundle_still_loads(tmp_path):

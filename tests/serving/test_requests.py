@@ -39,6 +39,14 @@ def test_params_default_and_range_checks():
         Params.read({"top_k": 1}, default_k=3)
 
 
+def test_groups_are_a_list_of_names_and_default_to_none():
+    assert Params.read(None, default_k=3).groups == ()
+    assert Params.read({"groups": ["hr", "eng"]}, default_k=3).groups == ("hr", "eng")
+    for bad in ("hr", [""], [3], {"hr": 1}, ["g"] * 101):
+        with pytest.raises(RequestError, match="param 'groups' "):
+            Params.read({"groups": bad}, default_k=3)
+
+
 _CELLS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20) | st.lists(
     st.integers(), max_size=3) | st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)
 
@@ -58,14 +66,15 @@ def test_any_table_gives_rows_or_a_request_error(table):
 
 
 @settings(deadline=2000, max_examples=200)
-@given(st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "max_tokens", "temperature", "top_p"]), _CELLS,
-                                            max_size=3)))
+@given(st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "max_tokens", "temperature", "groups", "top_p"]),
+                                            _CELLS, max_size=3)))
 def test_any_params_give_settings_in_range_or_a_request_error(given):
     try:
         params = Params.read(given, default_k=3)
     except RequestError:
         return
     assert 1 <= params.k <= 20 and 1 <= params.max_tokens <= 4096 and 0.0 <= params.temperature <= 2.0
+    assert all(isinstance(group, str) and group.strip() for group in params.groups)
 
 
 def test_any_input_name_is_a_field_even_one_pydantic_uses_itself():

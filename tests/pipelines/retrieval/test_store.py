@@ -80,10 +80,12 @@ def test_round_trip_keeps_passages_metadata_and_results(tmp_path):
     assert loaded.passages == PASSAGES and loaded.corpus_hash == store.corpus_hash
     assert loaded.search("coding", 1)[0].passage.metadata == {"kind": "software"}
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text())
-    assert manifest | {"corpus_hash": None} == {"format": "sigflow.vectorstore", "version": 2,
-                                                "embedder": "all-MiniLM-L6-v2", "embedder_runtime": "openvino-int8",
-                                                "dimension": 384, "count": 4, "corpus_hash": None,
-                                                "index": "IndexFlatIP"}
+    assert manifest["files"].startswith("v1-") and manifest["documents"]["p4"]["passages"] == 1
+    assert manifest | {"corpus_hash": None, "files": None, "documents": None} == {
+        "format": "sigflow.vectorstore", "version": 3, "store_version": 1, "files": None,
+        "embedder": "all-MiniLM-L6-v2", "embedder_runtime": "openvino-int8", "dimension": 384, "count": 4,
+        "corpus_hash": None, "index": "IndexFlatIP", "documents": None}
+    assert sorted(path.name for path in (tmp_path / "store").iterdir()) == ["manifest.json", manifest["files"]]
 
 
 def test_a_second_build_of_the_same_corpus_reuses_the_embeddings():
@@ -121,15 +123,20 @@ def test_a_version_1_store_was_embedded_by_torch_and_still_loads(tmp_path):
     assert loaded.search("Which fruit is yellow?", 1)[0].passage.id == "p3"
 
 
+def _files(directory):
+    """The directory holding the current version's files."""
+    return directory / json.loads((directory / "manifest.json").read_text())["files"]
+
+
 def test_truncated_or_damaged_files_are_clear_errors(tmp_path):
     VectorStore.build(PASSAGES, progress=False).save(tmp_path / "store")
-    passages_file = tmp_path / "store" / "passages.jsonl"
+    passages_file = _files(tmp_path / "store") / "passages.jsonl"
     lines = passages_file.read_text().splitlines(keepends=True)
     passages_file.write_text("".join(lines[:3]))
     with pytest.raises(VectorStoreError, match="inconsistent"):
         VectorStore.load(tmp_path / "store")
     passages_file.write_text("".join(lines))
-    (tmp_path / "store" / "index.faiss").write_bytes(b"garbage")
+    (_files(tmp_path / "store") / "index.faiss").write_bytes(b"garbage")
     with pytest.raises(VectorStoreError, match="cannot be read"):
         VectorStore.load(tmp_path / "store")
     with pytest.raises(VectorStoreError, match=r"no manifest\.json"):
