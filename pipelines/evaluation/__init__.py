@@ -7,6 +7,7 @@ from pipelines.evaluation.evaluate import (
     TooManyErrors,
     evaluate,
 )
+from pipelines.evaluation.judges import Judge, answer_correct, grounded
 from pipelines.evaluation.metrics import (
     Feedback,
     Metric,
@@ -26,12 +27,15 @@ __all__ = [
     "EveryExampleFailed",
     "ExampleResult",
     "Feedback",
+    "Judge",
     "Metric",
     "TooManyErrors",
     "accuracy",
+    "answer_correct",
     "as_metric",
     "evaluate",
     "exact_match",
+    "grounded",
     "macro_f1",
     "normalize_answer",
     "token_f1",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, fields, replace
 
-from pipelines.lm.scope import ScopedStack
+from pipelines.lm.scope import ScopedStack, scoped
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Usage:
     retrievals: int = 0
     cached_tokens: int = 0
     cached_latency_seconds: float = 0.0
+    judge_calls: int = 0
+    """Of `calls`, those an LM judge made to score a program's answers (`evaluation.judges`)."""
+    judge_cache_hits: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -95,7 +99,17 @@ def track_usage() -> Iterator[UsageTracker]:
         _trackers.pop(token)
 
 
+_judging: ContextVar[bool] = ContextVar("sigflow_judging", default=False)
+
+
+def judging() -> AbstractContextManager:
+    """Inside the block, LM calls and cache hits are also counted as a judge's (`judge_calls`)."""
+    return scoped(_judging, True)
+
+
 def record(model: str, delta: Usage) -> None:
     """Add `delta` to every tracker whose scope is active here."""
+    if _judging.get() and (delta.calls or delta.cache_hits):
+        delta = replace(delta, judge_calls=delta.calls, judge_cache_hits=delta.cache_hits)
     for tracker in _trackers.active():
         tracker.add(model, delta)

@@ -50,8 +50,9 @@ class MultiHop(Module):
             context = [text for text, _ in found.values()]
             queries.append(write_query(context=context, question=question).query)
             self._search(queries[-1], k, found)
-        generated = self.generate(context=[text for text, _ in found.values()], question=question)
-        return Prediction({**generated, "queries": queries, "passage_ids": list(found),
+        passages = [text for text, _ in found.values()]
+        generated = self.generate(context=passages, question=question)
+        return Prediction({**generated, "queries": queries, "passages": passages, "passage_ids": list(found),
                            "titles": [title for _, title in found.values()]})
 
     def _search(self, query: str, k: int, found: dict[str, tuple[str, str]]) -> None:

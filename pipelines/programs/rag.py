@@ -30,7 +30,8 @@ class RAG(Module):
     def forward(self, question: str, k: int | None = None) -> Prediction:
         retrieved = self.retrieve(question, k)
         generated = self.generate(context=retrieved.passages, question=question)
-        return Prediction({**generated, "passage_ids": retrieved.passage_ids, "titles": retrieved.titles})
+        return Prediction({**generated, "passages": retrieved.passages, "passage_ids": retrieved.passage_ids,
+                           "titles": retrieved.titles})
 
 
 def retrieval_recall(require_all: bool) -> Metric:
