@@ -69,7 +69,8 @@ def check_chat_form(program: Module) -> None:
                           "programs of exactly one input, the user's message; publish it in the DataFrame form instead")
 
 
-def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None = None, chat: bool = False) -> Any:
+def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None = None, chat: bool = False,
+                      prompts: list[str] | None = None) -> Any:
     """Log `program` in the active MLflow run as `model`, in the DataFrame form or (`chat`) as a
     `ResponsesAgent`; returns MLflow's `ModelInfo`. MLflow tries the input example in this process, which
     knows the user's files and only warns; `serving.load_check` is the check that counts."""
@@ -85,4 +86,4 @@ def log_program_model(program: Module, *, lm: LM, example: dict[str, str] | None
         code_paths = CODE_PATHS + [str(path) for path in packaged.code.code_paths]
         requirements = pip_requirements(packaged.code.requirements)
         return mlflow.pyfunc.log_model(name=MODEL_NAME, artifacts=packaged.artifacts, code_paths=code_paths,
-                                       pip_requirements=requirements, **form)
+                                       pip_requirements=requirements, prompts=prompts or None, **form)

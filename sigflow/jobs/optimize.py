@@ -32,6 +32,7 @@ from pipelines.optimizers import (
 from pipelines.optimizers.mipro import check_objectives
 from pipelines.optimizers.presets import SearchSettings
 from serving import tracking
+from serving.genai import register_chosen_instructions
 from serving.trials import MlflowCandidateLogger, MlflowTrialLogger
 from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 
@@ -104,6 +105,8 @@ class OptimizationReport:
     run_id: str
     seconds: float
     program: Module
+    prompts: dict[str, str] = field(default_factory=dict)
+    """Each step's instruction as a prompt version in MLflow's registry (`prompts:/classify.self/2`)."""
 
     def summary(self) -> dict[str, Any]:
         """The `--json` object of the CLI contract."""
@@ -157,9 +160,12 @@ def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, pro
         with track_usage() as optimizer_usage:
             optimized = optimizer.compile(program, train, val)
         final = evaluate(optimized, val, primary, num_threads=request.num_threads, description="optimized")
+        prompts = register_chosen_instructions(optimized, request.program, {
+            "run_id": run_id, "dataset": loaded.name, "metric": final.metric, "score": f"{final.score:.4f}",
+            "optimizer": request.optimizer})
         report = OptimizationReport(request, loaded.name, len(train), baseline, final, baseline.scores(metrics),
                                     final.scores(metrics), optimizer_usage.total, usage.total, optimizer.report(),
-                                    estimated, run_id, time.perf_counter() - started, optimized)
+                                    estimated, run_id, time.perf_counter() - started, optimized, prompts)
         _log(report)
     return report
 
