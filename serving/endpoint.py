@@ -103,11 +103,13 @@ def serve_environment(tracking_uri: str, workers: int = 1) -> dict[str, str]:
     find), and litellm's bundled cost map: offline, litellm retries the download on a thread whose log call
     deadlocks with MLflow's import hooks, and `mlflow ui` never answers. Each of `workers` server processes
     loads the model with its own embedded-model pool, so the cores are shared among them unless
-    `SIGFLOW_LOCAL_WORKERS` says otherwise."""
+    `SIGFLOW_LOCAL_WORKERS` says otherwise. The UI's background job runner stays off: on a SQL store it
+    starts consumer processes that outlive a stopped server."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     share = str(max(1, len(os.sched_getaffinity(0)) // workers))
     return {"SIGFLOW_LOCAL_WORKERS": share, **os.environ, "MLFLOW_TRACKING_URI": tracking_uri,
-            "MLFLOW_DISABLE_TELEMETRY": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": path}
+            "MLFLOW_DISABLE_TELEMETRY": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "PATH": path}
 
 
 def isolated_environment(tracking_uri: str, workers: int = 1) -> dict[str, str]:
