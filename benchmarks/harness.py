@@ -38,6 +38,7 @@ BENCHMARKS = {
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "hotpotqa_programs": "benchmarks.hotpotqa_programs",
     "agent": "benchmarks.agent",
+    "judges": "benchmarks.judges",
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",

@@ -49,6 +49,7 @@ from pipelines import (
     track_usage,
 )
 from pipelines.retrieval import Document, Passage, VectorStore, add_files, caller_groups, remove_documents
+from serving.genai import as_scorer, genai_evaluate
 from serving.load_check import LoadCheckFailed
 from serving.publish import publish
 from serving.registry import PromotionRefused, promote
@@ -96,12 +97,14 @@ __all__ = [
     "accuracy",
     "add_files",
     "answer_correct",
+    "as_scorer",
     "caller_groups",
     "configure",
     "context",
     "datasets",
     "evaluate",
     "exact_match",
+    "genai_evaluate",
     "grounded",
     "macro_f1",
     "optimizers",

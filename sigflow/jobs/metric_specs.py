@@ -1,16 +1,22 @@
-"""Metrics named on the command line: `accuracy:FIELD`, `exact_match:FIELD`, `f1:FIELD`, `macro_f1:FIELD`, a
-shipped program's own metric by name, or the user's function as `path/to/file.py:function`."""
+"""Metrics named on the command line: `accuracy:FIELD`, `exact_match:FIELD`, `f1:FIELD`, `macro_f1:FIELD`, the
+LM judges `answer_correct:FIELD` and `grounded:FIELD` (on the embedded model), a shipped program's own metric
+by name, or the user's function as `path/to/file.py:function`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from pipelines.evaluation.judges import answer_correct, grounded
 from pipelines.evaluation.metrics import Metric, accuracy, as_metric, exact_match, macro_f1, token_f1
 from sigflow.jobs.targets import import_object
 
 BUILT_IN: dict[str, Callable[[str], Metric]] = {
     "accuracy": accuracy, "exact_match": exact_match, "f1": token_f1, "macro_f1": macro_f1,
+    "answer_correct": lambda field: as_metric(answer_correct(field)),
+    "grounded": lambda field: as_metric(grounded(field)),
 }
+UNLABELLED = {"grounded"}
+"""Built-in metrics that judge the program's output without comparing it to a label."""
 
 
 def metric_from_spec(spec: str, known: Mapping[str, Metric], outputs: set[str] | None = None) -> Metric:
@@ -40,6 +46,6 @@ def label_fields(metrics: list[Metric]) -> list[str]:
     fields = []
     for metric in metrics:
         name, _, field = metric.name.partition(":")
-        if name in BUILT_IN and field and field not in fields:
+        if name in BUILT_IN and name not in UNLABELLED and field and field not in fields:
             fields.append(field)
     return fields
