@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from pipelines import settings
 
@@ -53,18 +54,10 @@ BENCHMARKS = {
 def fresh_cache_dir() -> Iterator[str]:
     """An empty LM cache for the duration of a measurement; the models stay where they are (they are not a
     cache of answers: the embedding model would be built again). The caller's settings come back after."""
-    saved = {name: os.environ.get(name) for name in ("SIGFLOW_CACHE_DIR", "SIGFLOW_MODEL_DIR")}
     models = str(settings.model_dir())
-    with tempfile.TemporaryDirectory() as directory:
-        os.environ.update({"SIGFLOW_CACHE_DIR": directory, "SIGFLOW_MODEL_DIR": models})
-        try:
-            yield directory
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    with tempfile.TemporaryDirectory() as directory, \
+            mock.patch.dict(os.environ, {"SIGFLOW_CACHE_DIR": directory, "SIGFLOW_MODEL_DIR": models}):
+        yield directory
 
 
 def checkpointed(benchmark: str, part: str, settings: dict[str, Any], measure: Callable[[], dict[str, Any]],

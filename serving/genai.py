@@ -9,8 +9,8 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 from pipelines.evaluation.metrics import Feedback, Metric, as_metric
 from pipelines.fieldtypes import to_jsonable
@@ -69,7 +69,7 @@ def genai_evaluate(program: Module, examples: Sequence[Example], metrics: Sequen
     traced = mlflow.trace(predict_fn(program), name=type(program).__name__, span_type="CHAIN")
     settings = {"MLFLOW_GENAI_EVAL_MAX_WORKERS": str(num_threads or local_workers()),
                 "MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION": "true", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    with _environment(settings):
+    with mock.patch.dict(os.environ, settings):  # MLflow reads these when it runs
         return mlflow.genai.evaluate(data=genai_data(examples), predict_fn=traced,
                                      scorers=[as_scorer(metric) for metric in metrics])
 
@@ -114,17 +114,3 @@ def register_chosen_instructions(program: Module, program_name: str, tags: Mappi
 def _latest(name: str) -> Any:
     mlflow = mlflow_module()
     return mlflow.genai.load_prompt(name, allow_missing=True, link_to_model=False, cache_ttl_seconds=0)
-
-
-@contextmanager
-def _environment(settings: Mapping[str, str]):
-    saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
