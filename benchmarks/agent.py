@@ -99,7 +99,16 @@ def report(result: dict[str, Any]) -> str:
         f"optimizer's budget {result['budget']} LM calls. By kind: search / sql / both.", "",
         "| method | score [95% CI] | EM [95% CI] | right tools [95% CI] | right tools by kind | score by kind | "
         "unreadable | optimizer LM calls | evaluation LM calls | seconds |",
-        "|---|---|---|---|---|---|---:|---:|---:|---:|", *rows])
+        "|---|---|---|---|---|---|---:|---:|---:|---:|", *rows, "",
+        *(f"- {m['method']}: {_ended(m['report'])}" for m in result["methods"] if m["report"])])
+
+
+def _ended(report: dict[str, Any]) -> str:
+    """What an optimizer ended with, in a line: its runs and trials, and whether the budget stopped it."""
+    shown_keys = ("program_runs", "trials", "search_score", "proposal_lm_calls", "pool_sizes")
+    parts = [f"{key.replace('_', ' ')} {value:.3f}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+             for key, value in report.items() if key in shown_keys]
+    return ", ".join(parts + (["stopped by its budget"] if report.get("stopped_by_budget") else []))
 
 
 def _kinds(values: dict[str, float]) -> str:
