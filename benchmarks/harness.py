@@ -40,6 +40,7 @@ BENCHMARKS = {
     "hotpotqa_programs": "benchmarks.hotpotqa_programs",
     "agent": "benchmarks.agent",
     "judges": "benchmarks.judges",
+    "judged_optimization": "benchmarks.judged_optimization",
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",

@@ -18,12 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sklearn.metrics import cohen_kappa_score
+
 from benchmarks.harness import fresh_cache_dir
 from benchmarks.retrieval_hotpotqa import DATA_DIR
 from pipelines import LM, Example, context, evaluate, exact_match, token_f1
 from pipelines.datasets import load_dataset
 from pipelines.evaluation.judges import answer_correct, grounded
 from pipelines.lm.usage import track_usage
+from pipelines.parallel import parallel_map
 from pipelines.programs import RAG
 from pipelines.retrieval.indexes import cached_store
 
@@ -31,6 +34,7 @@ LABELS = Path(__file__).parent / "data" / "judge_labels.json"
 COUNT = 60
 JUDGES = {"answer_correct": ("correct", answer_correct), "grounded": ("grounded", grounded)}
 QUICK_COUNT = 4
+NUM_THREADS = 4
 
 
 def write_predictions() -> None:
@@ -78,12 +82,12 @@ def run(quick: bool) -> dict[str, Any]:
 def _agreement(judge, examples: list[Example], outputs: list[dict], labels: list[bool]) -> dict[str, Any]:
     with fresh_cache_dir(), track_usage() as usage:
         started = time.perf_counter()
-        verdicts = [float(judge(example, output)) >= 0.5 for example, output in zip(examples, outputs, strict=True)]
+        verdicts = parallel_map(lambda pair: float(judge(*pair)) >= 0.5, list(zip(examples, outputs, strict=True)),
+                                num_threads=NUM_THREADS, description=f"judging with {judge.__name__}")
         seconds = time.perf_counter() - started
     agree = sum(verdict == label for verdict, label in zip(verdicts, labels, strict=True)) / len(labels)
-    yes_judge, yes_label = sum(verdicts) / len(verdicts), sum(labels) / len(labels)
-    chance = yes_judge * yes_label + (1 - yes_judge) * (1 - yes_label)
-    kappa = (agree - chance) / (1 - chance) if chance < 1 else 1.0
+    yes_judge = sum(verdicts) / len(verdicts)
+    kappa = float(cohen_kappa_score(labels, verdicts)) if len(set(labels) | set(verdicts)) > 1 else 1.0
     false_yes = sum(verdict and not label for verdict, label in zip(verdicts, labels, strict=True))
     false_no = sum(label and not verdict for verdict, label in zip(verdicts, labels, strict=True))
     return {"agreement": agree, "kappa": kappa, "judge_yes_rate": yes_judge, "false_yes": false_yes,

@@ -46,6 +46,8 @@ class PredictorCandidates:
     reasoning: tuple[bool, ...] = (True,)
     pool: list[Example] = field(default_factory=list)
     pool_keys: tuple[str, ...] = ()
+    _whole: dict[tuple[str, ...], list[Example]] = field(default_factory=dict, init=False, compare=False,
+                                                         repr=False)
     _indexed: dict[tuple[str, ...], DemoPool] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
@@ -74,13 +76,19 @@ class PredictorCandidates:
         """A fixed set, or the pool's demos that are whole for the step reasoning or not."""
         if demo_set != self.nearest:
             return self.demo_sets[demo_set]
-        return whole_demos(predictor, self.pool, _omitted(predictor, reasons))
+        return self._whole_demos(predictor, _omitted(predictor, reasons))
+
+    def _whole_demos(self, predictor: Predictor, omitted: tuple[str, ...]) -> list[Example]:
+        """The pool's demos that are whole for the step without `omitted`, filtered once for each way it reasons."""
+        if omitted not in self._whole:
+            self._whole[omitted] = whole_demos(predictor, self.pool, omitted)
+        return self._whole[omitted]
 
     def _pool(self, predictor: Predictor, reasons: bool, k: int) -> DemoPool:
         """A pool showing `k` per call; its index is built once for each way the step reasons and shared."""
         omitted = _omitted(predictor, reasons)
         if omitted not in self._indexed:
-            self._indexed[omitted] = DemoPool(whole_demos(predictor, self.pool, omitted), k=k, keys=self.pool_keys)
+            self._indexed[omitted] = DemoPool(self._whole_demos(predictor, omitted), k=k, keys=self.pool_keys)
         return self._indexed[omitted].with_k(k)
 
 

@@ -136,6 +136,14 @@ def document_id(passage: Passage) -> str:
     return str(passage.metadata.get("document_id") or passage.id.partition("#")[0])
 
 
+def positions_by_document(passages: Sequence[Passage]) -> dict[str, list[int]]:
+    """The positions of each document's passages in `passages`, by document id, in order."""
+    positions: dict[str, list[int]] = {}
+    for position, passage in enumerate(passages):
+        positions.setdefault(document_id(passage), []).append(position)
+    return positions
+
+
 def document_hash(passages: Sequence[Passage]) -> str:
     """A document's content as its passages hold it: equal for the same text split the same way."""
     digest = hashlib.sha256()

@@ -21,7 +21,7 @@ import faiss
 import numpy as np
 
 from pipelines import settings
-from pipelines.retrieval.documents import document_hash, document_id
+from pipelines.retrieval.documents import document_hash, positions_by_document
 from pipelines.retrieval.embedder import Embedder, shared_embedder
 from pipelines.retrieval.filters import Filter, Normalized, matches, with_caller_groups
 from pipelines.retrieval.passage import Passage, ScoredPassage, corpus_hash
@@ -231,9 +231,8 @@ def _cached_embeddings(passages: Sequence[Passage], embedder: Embedder, corpus: 
 
 def document_summary(passages: Sequence[Passage]) -> dict[str, dict[str, Any]]:
     """Each document's passage count, content hash and groups, as the manifest lists them."""
-    grouped: dict[str, list[Passage]] = {}
-    for passage in passages:
-        grouped.setdefault(document_id(passage), []).append(passage)
+    grouped = {name: [passages[position] for position in positions]
+               for name, positions in positions_by_document(passages).items()}
     return {name: {"passages": len(own), "hash": document_hash(own),
                    "groups": sorted(own[0].metadata.get("groups") or [])}
             for name, own in grouped.items()}

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.retrieval.documents import Document, DocumentError, document_hash, document_id, read_documents
+from pipelines.retrieval.documents import (
+    Document,
+    DocumentError,
+    document_hash,
+    document_id,
+    positions_by_document,
+    read_documents,
+)
 from pipelines.retrieval.passage import Passage
 from pipelines.retrieval.store import MANIFEST, VectorStore, VectorStoreError
 
@@ -40,7 +47,7 @@ class StoreUpdate:
 def with_documents(store: VectorStore, documents: Sequence[Document]) -> tuple[VectorStore, StoreUpdate]:
     """`store` with `documents` added (or replacing those of the same id); the store itself when none of
     them changes anything."""
-    stored = _by_document(store.passages)
+    stored = positions_by_document(store.passages)
     kept = {name: list(positions) for name, positions in stored.items()}
     fresh: list[Passage] = []
     report: dict[str, list[str]] = {"added": [], "replaced": [], "regrouped": [], "unchanged": []}
@@ -71,7 +78,7 @@ def with_documents(store: VectorStore, documents: Sequence[Document]) -> tuple[V
 
 def without_documents(store: VectorStore, document_ids: Sequence[str]) -> tuple[VectorStore, StoreUpdate]:
     """`store` without the passages of `document_ids`; an id the store does not hold is refused."""
-    stored = _by_document(store.passages)
+    stored = positions_by_document(store.passages)
     unknown = sorted(set(document_ids) - set(stored))
     if unknown:
         raise VectorStoreError(f"the store holds no document {', '.join(map(repr, unknown))}")
@@ -80,13 +87,6 @@ def without_documents(store: VectorStore, document_ids: Sequence[str]) -> tuple[
         raise VectorStoreError("removing every document would leave an empty store: build a new one instead")
     updated = _rebuilt(store, kept, {}, [], None)
     return updated, StoreUpdate(updated.version, removed=sorted(set(document_ids)), passages=len(updated))
-
-
-def _by_document(passages: Sequence[Passage]) -> dict[str, list[int]]:
-    positions: dict[str, list[int]] = {}
-    for position, passage in enumerate(passages):
-        positions.setdefault(document_id(passage), []).append(position)
-    return positions
 
 
 def _rebuilt(store: VectorStore, kept: dict[str, list[int]], regrouped: dict[str, list[Passage]],

@@ -46,8 +46,9 @@ class CapitalModel:
         return f"capital: {COUNTRIES[country] if right else 'Atlantis'}"
 
 
+# The nearest-demos choice embeds the training questions with MiniLM: only the tests of that choice turn it on.
 SEARCH = {"num_candidates": 4, "num_trials": 6, "minibatch_size": 4, "val_size": 12, "num_full_evals": 1,
-          "max_bootstrapped_demos": 2, "max_labeled_demos": 1}
+          "max_bootstrapped_demos": 2, "max_labeled_demos": 1, "search_nearest_demos": False}
 
 
 def _mipro(**options):
@@ -398,7 +399,7 @@ class CopiesTheNearestDemo(CapitalModel):
 
 def _kinds_mipro(study_path, **options) -> MIPRO:
     settings = SearchSettings(**{**SEARCH, "num_candidates": 2, "num_trials": 8, "minibatch_size": 4,
-                                 "val_size": None, "max_labeled_demos": 2})
+                                 "val_size": None, "max_labeled_demos": 2, "search_nearest_demos": True})
     return MIPRO(accuracy("label"), settings=settings, num_threads=2, study_path=study_path, **options)
 
 
