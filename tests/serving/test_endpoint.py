@@ -3,6 +3,7 @@ model, queried over HTTP in every request form; bad requests get 400 naming the 
 
 import os
 import time
+from dataclasses import replace
 
 import mlflow
 import pytest
@@ -83,14 +84,24 @@ def test_classify_answers_every_request_form_and_refuses_bad_requests_while_serv
     assert nearest <= _questions_shown_in_logged_traces(len(nearest))  # the pool travelled and was used
 
 
-def test_rag_answers_with_passage_ids_and_each_request_is_traced():
+def test_rag_answers_with_passage_ids_each_request_is_traced_and_the_callers_groups_bound_what_it_reads():
     bbc = load_dataset("bbc")
-    store = VectorStore.build(bbc.corpus[:40])
+    public = bbc.corpus[:20]
+    editors_only = [replace(p, metadata={**p.metadata, "groups": ["editors"]}) for p in bbc.corpus[20:40]]
+    store = VectorStore.build(public + editors_only)
     uri = _champion(RAG(store, k=2), "bbc-rag", LM())
     question = bbc.split("dev")[0].question
+    about_editors_only = f"What happened in '{editors_only[5].title}'?"
     with running_server(uri) as server:
         response = _post(server, {"dataframe_records": [{"question": question}], "params": {"k": 1}})
         span_types = _span_types_of_logged_traces({"RETRIEVER", "CHAT_MODEL", "PARSER"})
+        as_nobody = _post(server, {"dataframe_records": [{"question": about_editors_only}]})
+        as_editor = _post(server, {"dataframe_records": [{"question": about_editors_only}],
+                                   "params": {"groups": ["editors"]}})
+    hidden = {p.id for p in editors_only}
+    assert as_nobody.status_code == 200 and as_editor.status_code == 200, (as_nobody.text, as_editor.text)
+    assert not set(as_nobody.json()["predictions"][0]["passage_ids"]) & hidden
+    assert set(as_editor.json()["predictions"][0]["passage_ids"]) & hidden
     assert response.status_code == 200, response.text
     answer = response.json()["predictions"][0]
     assert len(answer["passage_ids"]) == 1 and answer["passage_ids"][0] in {p.id for p in bbc.corpus[:40]}
