@@ -61,7 +61,7 @@ class EvaluationResult:
         return {name: self.rescore(metric).score for name, metric in metrics.items()}
 
     def rescore(self, metric: Metric | Callable[..., Any]) -> EvaluationResult:
-        """The same predictions scored by another metric: no program run, no LM call."""
+        """The same predictions scored by another metric: no program run (a judge makes its own calls, cached)."""
         metric = as_metric(metric)
         results = [replace(result, score=_score(metric, result.example, result.outputs))
                    for result in self.results]
