@@ -4,8 +4,9 @@ budgets and settings scoped around the call apply inside every task."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -32,3 +33,11 @@ def parallel_map(function: Callable[[Item], Result], items: Iterable[Item], *, n
             return results
         finally:
             progress.close()
+
+
+@contextmanager
+def beside(function: Callable[[], Result]) -> Iterator[Future[Result]]:
+    """`function()` on a thread of its own while the block runs, in a copy of the caller's context; leaving
+    the block waits for it. A single sequential LM call leaves a core idle; beside a batch of calls it does not."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        yield executor.submit(contextvars.copy_context().run, function)

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,12 @@ from pipelines.optimizers.labels import LabelledDemos
 from pipelines.optimizers.pareto import pareto_front, pick
 from pipelines.optimizers.pools import pool_keys, pool_of
 from pipelines.optimizers.presets import SearchSettings, estimate
-from pipelines.optimizers.proposer import propose_instructions
+from pipelines.optimizers.proposer import propose_instructions, summarize_training_data
 from pipelines.optimizers.scorebook import ScoreBook
 from pipelines.optimizers.search import Search, SearchState, TrialListener, trial_records
 from pipelines.optimizers.search_space import Combination, PredictorCandidates, SearchSpace
 from pipelines.optimizers.study import open_study, quiet_optuna, save_space, saved_space
+from pipelines.parallel import beside
 from pipelines.primitives import Example
 from pipelines.state import omittable
 
@@ -160,15 +162,17 @@ class MIPRO(Optimizer):
         saved = saved_space(study)
         if saved is not None:
             return _Candidates(SearchSpace.from_dict(saved[0], program), saved[1])
-        with track_usage() as bootstrap_usage:
+        lm = self.proposal_lm or _proposal_lm()
+        summarize = partial(_summary, trainset, lm, self.seed, settings.num_candidates > 1)
+        with beside(summarize) as summarizing, track_usage() as bootstrap_usage:
             demo_sets = propose_demo_sets(program, trainset, metric, num_sets=settings.num_candidates,
                                           max_bootstrapped_demos=settings.max_bootstrapped_demos,
                                           max_labeled_demos=settings.max_labeled_demos,
                                           num_threads=self.num_threads, seed=self.seed)
+        summary, summary_usage = summarizing.result()
         with track_usage() as proposal_usage:
-            proposals = propose_instructions(program, trainset, demo_sets.sets,
-                                             num_candidates=settings.num_candidates,
-                                             lm=self.proposal_lm or _proposal_lm(), seed=self.seed,
+            proposals = propose_instructions(program, demo_sets.sets, summary=summary,
+                                             num_candidates=settings.num_candidates, lm=lm, seed=self.seed,
                                              num_threads=self.num_threads)
         labels = LabelledDemos(program)
         space = SearchSpace({name: PredictorCandidates(proposals.instructions[name], demo_sets.sets[name],
@@ -178,7 +182,7 @@ class MIPRO(Optimizer):
                              for name, predictor in program.named_predictors()}, program)
         save_space(study, space.to_dict(), proposals.proposed)
         return _Candidates(space, proposals.proposed, demo_sets.program_runs, bootstrap_usage.total,
-                           proposal_usage.total)
+                           summary_usage + proposal_usage.total)
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,14 @@ def check_objectives(objectives: Sequence[str]) -> tuple[str, ...]:
         raise ValueError(f"objectives must be 'quality' followed by any of {', '.join(COSTS)}; "
                          f"got {', '.join(objectives) or 'none'}")
     return objectives[1:]
+
+
+def _summary(trainset: Sequence[Example], lm: LM, seed: int, wanted: bool) -> tuple[str, Usage]:
+    """The training-data summary proposals ground in, and what writing it cost (counted apart from the
+    bootstrapping it runs beside)."""
+    with track_usage() as usage:
+        summary = summarize_training_data(trainset, lm, seed) if wanted else ""
+    return summary, usage.total
 
 
 def _proposal_lm() -> LM:

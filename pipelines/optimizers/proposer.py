@@ -48,18 +48,17 @@ class Proposals:
     """Per predictor, each reply as `{"text", "outcome"}`: kept, repeated, too short, off task (the words)."""
 
 
-def propose_instructions(program: Module, trainset: Sequence[Example], demo_sets: Mapping[str, list[list[Example]]],
-                         *, num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
-    """Up to `num_candidates` instructions per predictor, the original first. A reply that cannot be read,
-    or a call the budget refuses, is one fewer candidate, not an error; so is a proposal off the task. With
-    one candidate nothing is proposed and no call is made, the data summary included."""
+def propose_instructions(program: Module, demo_sets: Mapping[str, list[list[Example]]], *, summary: str,
+                         num_candidates: int, lm: LM, seed: int, num_threads: int = 4) -> Proposals:
+    """Up to `num_candidates` instructions per predictor, the original first, grounded in `summary` (from
+    `summarize_training_data`). A reply that cannot be read, or a call the budget refuses, is one fewer
+    candidate, not an error; so is a proposal off the task. With one candidate no call is made."""
     instructions: dict[str, list[str]] = {name: [predictor.signature.instructions]
                                           for name, predictor in program.named_predictors()}
     proposed: dict[str, list[dict[str, str]]] = {name: [] for name in instructions}
     if num_candidates < 2:
         return Proposals(instructions, proposed)
     rng = random.Random(seed)
-    summary = _summarize(trainset, lm, rng, seed)
     description = describe_program(program)
     jobs = [(name, predictor, index, rng.choice(list(prompts.PROPOSAL_TIPS)))
             for name, predictor in program.named_predictors() for index in range(num_candidates - 1)]
@@ -110,8 +109,10 @@ def _describe_step(name: str, predictor: Predict) -> str:
                                        outputs=fields(signature.output_fields), instructions=signature.instructions)
 
 
-def _summarize(trainset: Sequence[Example], lm: LM, rng: random.Random, seed: int) -> str:
-    shown = rng.sample(list(trainset), min(SUMMARY_EXAMPLES, len(trainset)))
+def summarize_training_data(trainset: Sequence[Example], lm: LM, seed: int) -> str:
+    """What the training data is about, in the LM's words: the first grounding of every proposal. It needs
+    no demos, so it can be written while they are bootstrapped."""
+    shown = random.Random(seed).sample(list(trainset), min(SUMMARY_EXAMPLES, len(trainset)))
     return _ask(lm, SUMMARIZE, {"examples": _render_demos(shown)}, rollout_id=f"summary:{seed}",
                 field="summary") or "(none)"
 

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 
@@ -342,6 +343,34 @@ def test_equal_programs_are_one_combination_and_their_parameters_make_them_again
     assert set(no_demos) == {space.original}
     for combination in [space.original, space.bootstrapped, ((1, 2, 2, 1),)]:
         assert space.combination(space.params(combination)) == combination
+
+
+class SummaryBesideBootstrapping(CapitalModel):
+    """Notes whether a bootstrapping call arrives while the training-data summary is being written; each
+    side waits a little for the other, so run one after the other they do not meet."""
+
+    def __init__(self):
+        super().__init__()
+        self.writing, self.written, self.met = threading.Event(), threading.Event(), threading.Event()
+        self.overlapped = False
+
+    def __call__(self, messages) -> str:
+        last = messages[-1]["content"]
+        if last.startswith("examples:"):
+            self.writing.set()
+            self.overlapped = self.met.wait(timeout=2)
+            self.written.set()
+        elif not last.startswith("task_summary:") and not self.written.is_set() and self.writing.wait(timeout=0.2):
+            self.met.set()
+        return super().__call__(messages)
+
+
+def test_the_training_data_summary_is_written_while_demos_are_bootstrapped():
+    model = SummaryBesideBootstrapping()
+    optimizer = _mipro(num_trials=1)
+    _compile(optimizer, model=model)
+    assert model.overlapped
+    assert optimizer.proposal_usage_.calls == 4 and optimizer.bootstrap_runs_ > 0  # still counted apart
 
 
 class OffTaskProposals(CapitalModel):
