@@ -26,6 +26,7 @@ from pipelines.signatures import Signature
 log = logging.getLogger(__name__)
 
 SUMMARY_EXAMPLES = 12
+SUMMARY_MAX_TOKENS = 120  # "two or three sentences"; a small model otherwise repeats itself to its limit
 DEMOS_SHOWN = 3
 VALUE_CHARS = 300
 MAX_INSTRUCTION_CHARS = 800
@@ -114,15 +115,16 @@ def summarize_training_data(trainset: Sequence[Example], lm: LM, seed: int) -> s
     no demos, so it can be written while they are bootstrapped."""
     shown = random.Random(seed).sample(list(trainset), min(SUMMARY_EXAMPLES, len(trainset)))
     return _ask(lm, SUMMARIZE, {"examples": _render_demos(shown)}, rollout_id=f"summary:{seed}",
-                field="summary") or "(none)"
+                field="summary", max_tokens=SUMMARY_MAX_TOKENS) or "(none)"
 
 
-def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: str | None, field: str) -> str | None:
+def _ask(lm: LM, signature: Signature, inputs: dict[str, Any], *, rollout_id: str | None, field: str,
+         **overrides: Any) -> str | None:
     """The reply's `field`, or None when there is none to use. A rollout id also seeds the sampler, so a
     search proposes the same candidates on every run and machine."""
     seeded = {"rollout_id": rollout_id, "seed": zlib.crc32(rollout_id.encode())} if rollout_id else {}
     try:
-        outputs = adapter.predict(lm, signature, [], inputs, **seeded)
+        outputs = adapter.predict(lm, signature, [], inputs, **seeded, **overrides)
     except BudgetExceeded:
         log.info("an instruction proposal was not made: the budget is spent")
         return None

@@ -16,7 +16,9 @@ import pytest
 
 from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context, evaluate
 from pipelines.optimizers import MIPRO
+from pipelines.optimizers.mipro import PROPOSAL_MAX_TOKENS
 from pipelines.optimizers.presets import SearchSettings
+from pipelines.optimizers.proposer import SUMMARY_MAX_TOKENS
 from pipelines.optimizers.study import StudyMismatch, open_study
 
 COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
@@ -365,11 +367,13 @@ class SummaryBesideBootstrapping(CapitalModel):
         return super().__call__(messages)
 
 
-def test_the_training_data_summary_is_written_while_demos_are_bootstrapped():
+def test_the_training_data_summary_is_written_while_demos_are_bootstrapped_and_kept_short():
     model = SummaryBesideBootstrapping()
     optimizer = _mipro(num_trials=1)
-    _compile(optimizer, model=model)
+    _, fake = _compile(optimizer, model=model)
     assert model.overlapped
+    summary_call, = [call for call in fake.history if call.messages[-1]["content"].startswith("examples:")]
+    assert summary_call.params["max_tokens"] == SUMMARY_MAX_TOKENS < PROPOSAL_MAX_TOKENS
     assert optimizer.proposal_usage_.calls == 4 and optimizer.bootstrap_runs_ > 0  # still counted apart
 
 
