@@ -2,7 +2,8 @@
 training data, a description of the program, demos of the step done right, and a randomly drawn tip.
 The predictor's own instruction is always kept as candidate 0. A proposal that speaks of what it was shown
 rather than of the task ("Summarize the examples into a summary ...", "the program") is discarded before it
-costs a trial: a small model writes those often, and they describe no task."""
+costs a trial: a small model writes those often, and they describe no task; so is a copy of the tip it was
+given ("Start the instruction with a persona suited to the task, ...")."""
 
 from __future__ import annotations
 
@@ -91,8 +92,14 @@ def _judge(cleaned: str | None, candidates: list[str]) -> str:
         return "too short"
     if cleaned in candidates:
         return "repeated"
+    if any(_words(tip) in _words(cleaned) for tip in prompts.PROPOSAL_TIPS.values()):
+        return "copies the tip"
     words = sorted({match.lower() for match in OFF_TASK.findall(cleaned)})
     return f"off task ({', '.join(words)})" if words else "kept"
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def describe_program(program: Module) -> str:

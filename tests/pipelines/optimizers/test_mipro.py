@@ -20,6 +20,7 @@ from pipelines.optimizers.mipro import PROPOSAL_MAX_TOKENS
 from pipelines.optimizers.presets import SearchSettings
 from pipelines.optimizers.proposer import SUMMARY_MAX_TOKENS
 from pipelines.optimizers.study import StudyMismatch, open_study
+from pipelines.prompts import PROPOSAL_TIPS
 
 COUNTRIES = {f"Country{index}": f"City{index}" for index in range(40)}
 EXAMPLES = [Example(id=country, country=country, capital=capital).with_inputs("country")
@@ -378,23 +379,25 @@ def test_the_training_data_summary_is_written_while_demos_are_bootstrapped_and_k
 
 
 class OffTaskProposals(CapitalModel):
-    """Proposes, in turn, an instruction about the examples, one about the program, and a good one."""
+    """Proposes, in turn, an instruction about the examples, one about the program, a copy of a tip, and a
+    good one."""
 
     def __call__(self, messages) -> str:
         if messages[-1]["content"].startswith("task_summary:"):
-            number = next(self.proposals) % 3
+            number = next(self.proposals) % 4
             return "instruction: " + ("Summarize the examples into a summary of each country.",
-                                      "Describe what the program does with each input.", GOOD_INSTRUCTION)[number]
+                                      "Describe what the program does with each input.",
+                                      PROPOSAL_TIPS["persona"], GOOD_INSTRUCTION)[number]
         return super().__call__(messages)
 
 
 def test_proposals_off_the_task_are_discarded_before_a_trial_and_reported():
-    optimizer = _mipro(num_candidates=4, num_trials=2)
+    optimizer = _mipro(num_candidates=5, num_trials=2)
     _compile(optimizer, model=OffTaskProposals())
     instructions = optimizer.search_space_.predictors["self"].instructions
     assert instructions[1:] == [GOOD_INSTRUCTION]
     outcomes = sorted(proposal["outcome"] for proposal in optimizer.report()["proposed_instructions"]["self"])
-    assert outcomes == ["kept", "off task (examples, summarize, summary)", "off task (program)"]
+    assert outcomes == ["copies the tip", "kept", "off task (examples, summarize, summary)", "off task (program)"]
     tried = {trial.params["self.instruction"] for trial in optimizer.trials_}
     assert tried <= {0, 1}
 
