@@ -47,7 +47,8 @@ class Proposals:
 
     instructions: dict[str, list[str]]
     proposed: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    """Per predictor, each reply as `{"text", "outcome"}`: kept, repeated, too short, off task (the words)."""
+    """Per predictor, each reply as `{"text", "outcome"}`: kept, repeated, too short, copies the tip, off task
+    (the words)."""
 
 
 def propose_instructions(program: Module, demo_sets: Mapping[str, list[list[Example]]], *, summary: str,
