@@ -5,7 +5,8 @@ Instructions and Demonstrations for Multi-Stage Language Model Programs" (Opsahl
 grounded in the data, the program, demos and a tip, the original kept; (c) a TPE sampler picks combinations
 (an instruction, a demo set or each call's nearest training demos, how many demos to show, and whether a
 chain-of-thought step reasons), scored on minibatches, and the most promising are scored on the whole
-validation set. Under a budget, in a resumable SQLite study, with one or more objectives."""
+validation set. Under a budget, in a resumable study (SQLite, or PostgreSQL or a journal file shared by
+workers that join it), with one or more objectives."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 import logging
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -39,7 +41,8 @@ from pipelines.optimizers.proposer import propose_instructions, summarize_traini
 from pipelines.optimizers.scorebook import ScoreBook
 from pipelines.optimizers.search import Search, SearchState, TrialListener, trial_records
 from pipelines.optimizers.search_space import Combination, PredictorCandidates, SearchSpace
-from pipelines.optimizers.study import open_study, quiet_optuna, save_space, saved_space
+from pipelines.optimizers.storage import StudyStore
+from pipelines.optimizers.study import join_study, open_study, quiet_optuna, save_space, saved_space
 from pipelines.parallel import beside
 from pipelines.primitives import Example
 from pipelines.state import omittable
@@ -77,23 +80,26 @@ class _Candidates:
 class MIPRO(Optimizer):
     """`settings` is a preset name (light, medium, heavy; see `presets.AUTO`) or a `SearchSettings`, e.g.
     `SearchSettings.preset("light", num_trials=30)`. `objectives` starts with "quality" and may add "tokens"
-    and/or "latency" (mean per example, cached calls included) for a multi-objective search. `study_path`
-    keeps the Optuna study in SQLite; `resume` continues the search stored there. `proposal_lm` writes
+    and/or "latency" (mean per example, cached calls included) for a multi-objective search. `study` keeps
+    the Optuna study: an SQLite file's path, or a `StudyStore` that other workers share; `resume` continues
+    the search stored there, and `join` works on a search another worker started (it waits for that worker
+    to save its candidates, then takes trials until none is left). `proposal_lm` writes
     instructions (default: the configured LM). A spent `budget` ends the search with the best fully
     evaluated program so far."""
 
     def __init__(self, metric: Metric | Callable[..., Any], *, settings: str | SearchSettings = "light",
                  objectives: Sequence[str] = ("quality",), proposal_lm: LM | None = None, num_threads: int = 4,
-                 budget: Budget | None = None, study_path: str | Path | None = None, resume: bool = False,
-                 listeners: Sequence[TrialListener] = (), seed: int = 0):
+                 budget: Budget | None = None, study: str | Path | StudyStore | None = None, resume: bool = False,
+                 join: bool = False, listeners: Sequence[TrialListener] = (), seed: int = 0):
         self.metric = metric
         self.settings = settings
         self.objectives = objectives
         self.proposal_lm = proposal_lm
         self.num_threads = num_threads
         self.budget = budget
-        self.study_path = study_path
+        self.study = study
         self.resume = resume
+        self.join = join
         self.listeners = listeners
         self.seed = seed
 
@@ -110,15 +116,23 @@ class MIPRO(Optimizer):
         settings, metric = SearchSettings.of(self.settings), as_metric(self.metric)
         validation = self._validation(valset or trainset, settings)
         self.estimate_ = self.estimate(program, trainset, validation)
-        study = open_study(Path(self.study_path) if self.study_path else None,
-                           directions=["maximize"] + ["minimize"] * len(costs), seed=self.seed,
-                           startup_trials=max(2, settings.num_trials // 4), resume=self.resume,
-                           inputs=_inputs(program, trainset, validation, settings, costs, metric, self.seed))
+        store = self.study if isinstance(self.study, StudyStore | None) else StudyStore.local(self.study)
+        inputs = _inputs(program, trainset, validation, settings, costs, metric, self.seed)
+        startup_trials = max(2, settings.num_trials // 4)
+        if self.join:
+            if store is None or not store.shared:
+                raise ValueError("joining a search needs the study it shares: a StudyStore in PostgreSQL or a "
+                                 "journal file")
+            study = join_study(store, seed=self.seed, startup_trials=startup_trials, inputs=inputs)
+        else:
+            study = open_study(store, directions=["maximize"] + ["minimize"] * len(costs), seed=self.seed,
+                               startup_trials=startup_trials, resume=self.resume, inputs=inputs)
         book, stopped = ScoreBook(validation, settings.minibatch_size), False
         with track_usage() as total, self.budget or nullcontext():
             candidates = self._candidates(study, program, list(trainset), metric, settings)
             search = Search(SearchState(study, candidates.space, book, program, metric, settings, costs,
-                                        self.num_threads), self.listeners)
+                                        self.num_threads, store.turn_lock() if store else threading.Lock()),
+                            self.listeners)
             try:
                 search.run()
             except BudgetExceeded as error:

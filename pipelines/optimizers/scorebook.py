@@ -1,7 +1,8 @@
 """Per-example scores of every combination tried, so no combination runs twice on the same example.
 
 The validation set is cut into fixed minibatches; a combination is scored one minibatch at a time, each
-one it has not seen yet, and its full score is known once it has seen them all."""
+one it has not seen yet, and its full score is known once it has seen them all. Examples another worker is
+scoring are claimed: they count as seen for what to score next, not for the scores."""
 
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ class ScoreBook:
         self.batches = [self.valset[start:start + minibatch_size]
                         for start in range(0, len(self.valset), minibatch_size)]
         self.records: dict[Combination, CombinationRecord] = {}
+        self.claimed: dict[Combination, set[str]] = {}
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.claimed.clear()
 
     def record(self, combination: Combination, results: Sequence[ExampleResult]) -> None:
         examples = self.records.setdefault(combination, CombinationRecord()).examples
@@ -70,12 +76,15 @@ class ScoreBook:
     def restore(self, combination: Combination, costs: dict[str, ExampleCost]) -> None:
         self.records.setdefault(combination, CombinationRecord()).examples.update(costs)
 
+    def claim(self, combination: Combination, example_ids: Sequence[str]) -> None:
+        self.claimed.setdefault(combination, set()).update(example_ids)
+
     def get(self, combination: Combination) -> CombinationRecord:
         return self.records.get(combination, CombinationRecord())
 
     def next_batch(self, combination: Combination) -> list[Example]:
         """The first minibatch with examples this combination has not been scored on (empty when none)."""
-        seen = self.get(combination).examples
+        seen = self._taken(combination)
         for batch in self.batches:
             unseen = [example for example in batch if example.example_id not in seen]
             if unseen:
@@ -83,8 +92,13 @@ class ScoreBook:
         return []
 
     def unseen(self, combination: Combination) -> list[Example]:
-        seen = self.get(combination).examples
+        """The examples this combination is neither scored on nor being scored on."""
+        seen = self._taken(combination)
         return [example for example in self.valset if example.example_id not in seen]
 
     def is_full(self, combination: Combination) -> bool:
-        return not self.unseen(combination)
+        scored = self.get(combination).examples
+        return all(example.example_id in scored for example in self.valset)
+
+    def _taken(self, combination: Combination) -> set[str]:
+        return set(self.get(combination).examples) | self.claimed.get(combination, set())

@@ -1,21 +1,25 @@
-"""The trial loop of the instruction-and-demo search, on an Optuna study with ask and tell.
+"""The trial loop of the instruction-and-demo search, on an Optuna study, for one worker or many.
 
 Order of work: the anchors on the whole validation set (the original program, then its instructions with
 the demos BootstrapFewShot would give it), so the search never returns less than either; then `num_trials`
-sampler-chosen combinations, each scored on the next minibatch it has not seen (a combination chosen again is scored on
-new examples, never the same ones twice); and, spread over the search, full evaluations of the most
-promising combination so far. Every trial is stored with its per-example scores, so a resumed search
-rebuilds its state from the study and only does what is left."""
+sampler-chosen combinations, each scored on the next minibatch it has not seen (a combination chosen again is
+scored on new examples, never the same ones twice); and, spread over the search, full evaluations of the most
+promising combination so far. Every trial is stored with its per-example scores, and a running trial with
+the examples it claimed, so any worker rebuilds the state of the search from the study before it takes its
+next trial: a resumed search, or a worker that joins one, only does what is left."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 from tqdm import tqdm
 
@@ -28,9 +32,14 @@ from pipelines.optimizers.pareto import pareto_front
 from pipelines.optimizers.presets import SearchSettings
 from pipelines.optimizers.scorebook import ExampleCost, ScoreBook
 from pipelines.optimizers.search_space import Combination, SearchSpace, combination_key
+from pipelines.optimizers.storage import TurnLock
 from pipelines.optimizers.study import finished_trials
 
 ORIGINAL, BOOTSTRAPPED, MINIBATCH, REPEAT, FULL = "original", "bootstrapped", "minibatch", "repeat", "full"
+SEARCH_KINDS = (MINIBATCH, REPEAT)
+KIND_ATTR = "kind"
+CLAIMED_ATTR = "sigflow.claimed"
+WAIT_SECONDS = 3.0  # how often a worker with nothing to claim looks again while others' trials run
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +85,8 @@ class TrialListener:
 
 @dataclass
 class SearchState:
-    """What the loop works on; the counters are rebuilt from the study when a search resumes."""
+    """What the loop works on. The score book is rebuilt from the study before each trial; the usage and
+    budget flag are this worker's own."""
 
     study: optuna.Study
     space: SearchSpace
@@ -86,41 +96,141 @@ class SearchState:
     settings: SearchSettings
     costs: tuple[str, ...]
     num_threads: int
-    anchors_done: set[str] = field(default_factory=set)
-    search_trials: int = 0
-    full_evals: int = 0
+    turn_lock: TurnLock = field(default_factory=threading.Lock)
     budget_limited: bool = False
     examples_run: int = 0
     task_usage: Usage = field(default_factory=Usage)
+    trials_run: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Trials by kind over every worker: `started` counts the queued, running and finished ones."""
+
+    started: Counter
+    finished: Counter
+    running: int
+    waiting: int
+
+    @property
+    def search_started(self) -> int:
+        return sum(self.started[kind] for kind in SEARCH_KINDS)
+
+    @property
+    def search_finished(self) -> int:
+        return sum(self.finished[kind] for kind in SEARCH_KINDS)
+
+    @property
+    def anchors_finished(self) -> int:
+        return self.finished[ORIGINAL] + self.finished[BOOTSTRAPPED]
+
+
+class _Turn:
+    """The turn lock, held from planning a trial until its examples are claimed, and released then."""
+
+    def __init__(self, lock: TurnLock):
+        self.lock, self.held = lock, False
+
+    def __enter__(self) -> _Turn:
+        self.lock.acquire()
+        self.held = True
+        return self
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.lock.release()
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
 
 
 class Search:
     def __init__(self, state: SearchState, listeners: Sequence[TrialListener] = ()):
         self.state = state
         self.listeners = list(listeners)
-        self.distributions = {name: CategoricalDistribution(values) for name, values in state.space.choices().items()}
-        self._restore()
+        self.choices = state.space.choices()
+        self._turn: _Turn | None = None
+        self._finished: TrialRecord | None = None
 
     def run(self) -> None:
-        state, settings = self.state, self.state.settings
-        anchors = self._anchors()
-        total = len(anchors) + settings.num_trials + settings.num_full_evals
-        done = len(state.anchors_done) + state.search_trials + state.full_evals
-        with tqdm(total=total, initial=done, desc="search trials", unit="trial") as progress:
-            for kind, combination in anchors.items():
-                if kind in state.anchors_done or (kind != ORIGINAL and not self._affordable(anchor=True)):
+        """Take trials until none is left to start; then wait for those other workers still run."""
+        settings = self.state.settings
+        total = len(self._anchors()) + settings.num_trials + settings.num_full_evals
+        with tqdm(total=total, desc="search trials", unit="trial") as bar:
+            while True:
+                progress, ran = self._next()
+                bar.n = min(total, progress.anchors_finished + progress.search_finished + progress.finished[FULL])
+                bar.refresh()
+                if ran:
                     continue
-                self._trial(kind, combination)
-                state.anchors_done.add(kind)
-                progress.update(1)
-            while state.search_trials < settings.num_trials and self._affordable():
-                self._trial(MINIBATCH, None)
-                state.search_trials += 1
-                progress.update(1)
-                if state.search_trials % settings.full_eval_every == 0 and self._full_evaluation():
-                    progress.update(1)
-            while state.full_evals < settings.num_full_evals and self._full_evaluation():
-                progress.update(1)
+                if not (progress.running or progress.waiting):
+                    return
+                time.sleep(WAIT_SECONDS)
+
+    def _next(self) -> tuple[Progress, bool]:
+        """Under the turn lock: rebuild the state, and start the next trial if there is one to start."""
+        state = self.state
+        with _Turn(state.turn_lock) as turn:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(state.study)  # only with a heartbeat: a shared study
+            progress = self._refresh()
+            if not progress.waiting:
+                planned = self._plan(progress)
+                if planned is None:
+                    return progress, False
+                kind, fixed = planned
+                state.study.enqueue_trial(state.space.params(fixed) if fixed is not None else {},
+                                          user_attrs={KIND_ATTR: kind})
+            self._turn, self._finished = turn, None
+            state.study.optimize(self._objective, n_trials=1)
+        record = self._finished
+        if record is not None:
+            state.trials_run += 1
+            for listener in self.listeners:
+                listener.on_trial(record, state.space)
+        return self._refresh(), True
+
+    def _refresh(self) -> Progress:
+        """The score book and the trial counts, from every trial in the study."""
+        state = self.state
+        state.book.clear()
+        started, finished, running, waiting = Counter(), Counter(), 0, 0
+        for trial in state.study.get_trials(deepcopy=False):
+            kind = trial.user_attrs.get(KIND_ATTR)
+            if trial.state == TrialState.COMPLETE:
+                state.book.restore(state.space.combination(trial.params), {
+                    example_id: ExampleCost(*cost) for example_id, cost in trial.user_attrs.get("scored", {}).items()})
+                finished[kind] += 1
+            elif trial.state == TrialState.RUNNING:
+                running += 1
+                if CLAIMED_ATTR in trial.user_attrs:
+                    state.book.claim(state.space.combination(trial.params), trial.user_attrs[CLAIMED_ATTR])
+            elif trial.state == TrialState.WAITING:
+                waiting += 1
+            else:
+                continue
+            started[kind] += 1
+        return Progress(started, finished, running, waiting)
+
+    def _plan(self, progress: Progress) -> tuple[str, Combination | None] | None:
+        """The kind of the next trial (and its combination, unless the sampler chooses it); None when there
+        is none to start now."""
+        settings = self.state.settings
+        for kind, combination in self._anchors().items():
+            if not progress.started[kind] and (kind == ORIGINAL or self._affordable(progress, anchor=True)):
+                return kind, combination
+        due = min(settings.num_full_evals, progress.search_finished // settings.full_eval_every)
+        if progress.started[FULL] < due and (promising := self._most_promising(progress)) is not None:
+            return FULL, promising
+        if progress.search_started < settings.num_trials and self._affordable(progress):
+            return MINIBATCH, None
+        # The full evaluations owed once every search trial is in (or the budget pays for no more of them).
+        if progress.started[FULL] < settings.num_full_evals and progress.search_started == progress.search_finished:
+            promising = self._most_promising(progress)
+            return (FULL, promising) if promising is not None else None
+        return None
 
     def _anchors(self) -> dict[str, Combination]:
         """Combinations scored on every validation example before the sampler starts."""
@@ -129,12 +239,12 @@ class Search:
             anchors[BOOTSTRAPPED] = self.state.space.bootstrapped
         return anchors
 
-    def _affordable(self, anchor: bool = False) -> bool:
+    def _affordable(self, progress: Progress, anchor: bool = False) -> bool:
         """Whether the active budgets can pay for one more minibatch (or anchor) and still for the full
         evaluations owed, at the calls and tokens per example seen so far. A search short of budget stops
         early rather than end without a fully scored candidate."""
         state, settings = self.state, self.state.settings
-        owed = settings.num_full_evals - state.full_evals
+        owed = max(0, settings.num_full_evals - progress.started[FULL])
         validation = len(state.book.valset)
         next_step = validation if anchor else settings.minibatch_size
         examples = next_step + owed * max(0, validation - settings.minibatch_size)
@@ -146,58 +256,49 @@ class Search:
         affordable = all((budget.remaining_calls is None or budget.remaining_calls >= calls)
                          and (budget.remaining_tokens is None or budget.remaining_tokens >= tokens)
                          for budget in active_budgets())
-        if not affordable:
+        if not affordable and not state.budget_limited:
             state.budget_limited = True
             log.warning("the budget cannot pay for more trials and the full evaluations owed; stopping at "
-                        "%d of %d minibatch trials", state.search_trials, settings.num_trials)
+                        "%d of %d minibatch trials", progress.search_started, settings.num_trials)
         return affordable
 
-    def _full_evaluation(self) -> bool:
-        """Score the most promising partly scored combination on every validation example; False if none."""
-        state = self.state
-        if state.full_evals >= state.settings.num_full_evals:
-            return False
-        partial = {combination: record for combination, record in state.book.records.items()
-                   if not state.book.is_full(combination)}
+    def _most_promising(self, progress: Progress) -> Combination | None:
+        """The partly scored combination to score on every validation example next; None if none is left."""
+        book = self.state.book
+        partial = {combination: record for combination, record in book.records.items() if book.unseen(combination)}
         if not partial:
-            return False
-        front = pareto_front(partial, state.costs)
+            return None
+        front = pareto_front(partial, self.state.costs)
         # With costs, alternate between the best quality and the cheapest point of the front.
-        chosen = front[-1] if state.costs and state.full_evals % 2 else front[0]
-        self._trial(FULL, chosen)
-        state.full_evals += 1
-        return True
+        return front[-1] if self.state.costs and progress.started[FULL] % 2 else front[0]
 
-    def _trial(self, kind: str, fixed: Combination | None) -> TrialRecord:
+    def _objective(self, trial: optuna.Trial) -> list[float]:
+        """Claim the trial's examples, let other workers take their turn, score them."""
         state = self.state
-        if fixed is not None:
-            state.study.enqueue_trial(state.space.params(fixed))
-        trial = state.study.ask(self.distributions)
-        combination = state.space.combination(trial.params)
+        kind = trial.user_attrs.get(KIND_ATTR, MINIBATCH)
+        params = {name: trial.suggest_categorical(name, values) for name, values in self.choices.items()}
+        combination = state.space.combination(params)
         if kind == MINIBATCH:
             examples = state.book.next_batch(combination)
             kind = MINIBATCH if examples else REPEAT
         else:
             examples = state.book.unseen(combination)
-        try:
-            result = (evaluate(state.space.build(state.program, combination), examples, state.metric,
-                               num_threads=state.num_threads, description=None) if examples else None)
-        except BaseException:
-            state.study.tell(trial, state=TrialState.FAIL)
-            raise
+        trial.set_user_attr(KIND_ATTR, kind)
+        trial.set_user_attr(CLAIMED_ATTR, [example.example_id for example in examples])
+        self._turn.release()
+        result = (evaluate(state.space.build(state.program, combination), examples, state.metric,
+                           num_threads=state.num_threads, description=None) if examples else None)
         if result is not None:
             state.book.record(combination, result.results)
             state.task_usage += result.usage
             state.examples_run += result.n
-        record = self._record(trial.number, kind, combination, trial.params, result)
+        record = self._record(trial.number, kind, combination, params, result)
         for name, value in {**asdict(record), "scored": _scored(result)}.items():
             if name not in ("number", "params"):
                 trial.set_user_attr(name, value)
+        self._finished = record
         combined = state.book.get(combination)
-        state.study.tell(trial, [combined.score, *(combined.objective(cost) for cost in state.costs)])
-        for listener in self.listeners:
-            listener.on_trial(record, state.space)
-        return record
+        return [combined.score, *(combined.objective(cost) for cost in state.costs)]
 
     def _record(self, number: int, kind: str, combination: Combination, params: dict[str, Any],
                 result: EvaluationResult | None) -> TrialRecord:
@@ -210,18 +311,6 @@ class Search:
             tokens=combined.tokens, latency=combined.latency, lm_calls=usage.calls, cache_hits=usage.cache_hits,
             prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
             seconds=result.seconds if result else 0.0)
-
-    def _restore(self) -> None:
-        state = self.state
-        for trial in finished_trials(state.study):
-            combination = state.space.combination(trial.params)
-            state.book.restore(combination, {example_id: ExampleCost(*cost)
-                                             for example_id, cost in trial.user_attrs.get("scored", {}).items()})
-            kind = trial.user_attrs.get("kind")
-            if kind in (ORIGINAL, BOOTSTRAPPED):
-                state.anchors_done.add(kind)
-            state.search_trials += kind in (MINIBATCH, REPEAT)
-            state.full_evals += kind == FULL
 
 
 def _scored(result: EvaluationResult | None) -> dict[str, list[float]]:

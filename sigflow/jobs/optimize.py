@@ -181,7 +181,7 @@ def _interrupted_run(request: OptimizeRequest, tags: dict[str, str]) -> str | No
 
 
 def _mipro(metric: Metric, study_path: Path | None, request: OptimizeRequest, **common: Any) -> MIPRO:
-    return MIPRO(metric, settings=request.settings, objectives=request.objectives, study_path=study_path,
+    return MIPRO(metric, settings=request.settings, objectives=request.objectives, study=study_path,
                  resume=request.resume, listeners=[MlflowTrialLogger()], **common)
 
 

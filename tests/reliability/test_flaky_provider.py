@@ -73,7 +73,7 @@ def test_an_optimization_through_a_flaky_provider_finishes_every_trial(tmp_path,
     provider = FlakyProvider(CapitalModel(), FAULT_RATES, slow_seconds=2 * CLIENT_TIMEOUT_SECONDS, seed=4)
     search = SearchSettings(num_candidates=3, num_trials=5, minibatch_size=4, val_size=12, num_full_evals=1,
                             max_bootstrapped_demos=2, max_labeled_demos=1)
-    optimizer = MIPRO(accuracy("capital"), settings=search, num_threads=4, study_path=tmp_path / "study.db")
+    optimizer = MIPRO(accuracy("capital"), settings=search, num_threads=4, study=tmp_path / "study.db")
     with serving(provider), context(lm=_flaky_lm(provider)), track_usage() as usage:
         optimizer.compile(Predict("country -> capital"), TRAIN, VAL)
     assert usage.total.calls == len(provider.log) and usage.total.retries > 0

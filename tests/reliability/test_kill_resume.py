@@ -11,7 +11,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from pipelines.optimizers.study import study_storage
+from pipelines.optimizers.storage import StudyStore
 
 COMMAND = [sys.executable, "-m", "tests.pipelines.optimizers.mipro_run"]
 SEARCH_TRIALS = 10  # as mipro_run configures the search
@@ -34,7 +34,7 @@ def test_a_search_killed_at_random_moments_resumes_to_completion(tmp_path, seed)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert f"search trials {SEARCH_TRIALS}" in finished.stdout
 
-    trials = optuna.load_study(study_name="sigflow", storage=study_storage(path)).trials
+    trials = optuna.load_study(study_name="sigflow", storage=StudyStore.local(path).storage()).trials
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     assert all(trial.state in (TrialState.COMPLETE, TrialState.FAIL) for trial in trials)
     assert sum(trial.user_attrs["kind"] in ("minibatch", "repeat") for trial in complete) == SEARCH_TRIALS

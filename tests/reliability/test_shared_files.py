@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from pipelines.lm.cache import Cache
-from pipelines.optimizers.study import study_storage
+from pipelines.optimizers.storage import StudyStore
 
 PROCESSES = 4
 ROUNDS = 40
@@ -17,7 +17,7 @@ ROUNDS = 40
 def _work(directory: str, process: int) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cache = Cache(Path(directory, "cache.sqlite3"))
-    study = optuna.load_study(study_name="shared", storage=study_storage(Path(directory, "study.db")))
+    study = optuna.load_study(study_name="shared", storage=StudyStore.local(Path(directory, "study.db")).storage())
     for index in range(ROUNDS):
         cache.put(f"{process}-{index}", "m", {"text": f"{process}-{index}", "usage": [index] * 20})
         assert cache.get(f"{process}-{index}")["text"] == f"{process}-{index}"
@@ -30,7 +30,7 @@ def _work(directory: str, process: int) -> None:
 
 
 def test_four_processes_share_one_cache_and_one_study(tmp_path):
-    optuna.create_study(study_name="shared", storage=study_storage(tmp_path / "study.db"))
+    optuna.create_study(study_name="shared", storage=StudyStore.local(tmp_path / "study.db").storage())
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_work, args=(str(tmp_path), process)) for process in range(PROCESSES)]
     for worker in workers:
@@ -43,7 +43,7 @@ def test_four_processes_share_one_cache_and_one_study(tmp_path):
     assert len(cache) == PROCESSES * ROUNDS
     assert all(cache.get(f"{p}-{i}") == {"text": f"{p}-{i}", "usage": [i] * 20}
                for p in range(PROCESSES) for i in range(ROUNDS))
-    trials = optuna.load_study(study_name="shared", storage=study_storage(tmp_path / "study.db")).trials
+    trials = optuna.load_study(study_name="shared", storage=StudyStore.local(tmp_path / "study.db").storage()).trials
     assert len(trials) == PROCESSES * ROUNDS and all(trial.state == TrialState.COMPLETE for trial in trials)
     written = sorted(trial.user_attrs["written_by"] for trial in trials)
     assert written == sorted(f"{p}-{i}" for p in range(PROCESSES) for i in range(ROUNDS))

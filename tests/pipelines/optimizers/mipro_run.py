@@ -16,6 +16,6 @@ class SlowCapitalModel(CapitalModel):
 
 
 if __name__ == "__main__":
-    optimizer = _mipro(study_path=sys.argv[1], resume="--resume" in sys.argv, num_trials=10)
+    optimizer = _mipro(study=sys.argv[1], resume="--resume" in sys.argv, num_trials=10)
     _compile(optimizer, model=SlowCapitalModel())
     print(f"search trials {sum(t.kind in ('minibatch', 'repeat') for t in optimizer.trials_)}")

@@ -19,6 +19,7 @@ from pipelines.optimizers import MIPRO
 from pipelines.optimizers.mipro import PROPOSAL_MAX_TOKENS
 from pipelines.optimizers.presets import SearchSettings
 from pipelines.optimizers.proposer import SUMMARY_MAX_TOKENS
+from pipelines.optimizers.storage import StudyStore
 from pipelines.optimizers.study import StudyMismatch, open_study
 from pipelines.prompts import PROPOSAL_TIPS
 
@@ -183,11 +184,11 @@ def test_a_budget_too_small_for_the_original_returns_the_program_as_given():
 
 def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_path):
     path = tmp_path / "study.db"
-    first = _mipro(budget=Budget(max_calls=45), study_path=path)
+    first = _mipro(budget=Budget(max_calls=45), study=path)
     _compile(first)
     assert first.stopped_by_budget_
     before = {trial.number: trial.score for trial in first.trials_}
-    resumed = _mipro(study_path=path, resume=True)
+    resumed = _mipro(study=path, resume=True)
     _compile(resumed)
     assert not resumed.stopped_by_budget_
     assert {number: resumed_score for number, resumed_score in
@@ -202,11 +203,11 @@ def test_a_stopped_search_resumes_and_finishes_without_repeating_a_trial(tmp_pat
 def test_resume_fails_the_trials_a_killed_search_left_running_or_queued(tmp_path):
     path = tmp_path / "study.db"
     settings = {"directions": ["maximize"], "seed": 0, "startup_trials": 1, "inputs": {"program": "p"}}
-    study = open_study(path, resume=False, **settings)
+    study = open_study(StudyStore.local(path), resume=False, **settings)
     study.enqueue_trial({"instruction": 1})
     study.enqueue_trial({"instruction": 2})
     study.ask()  # killed while the first ran, with the second queued
-    resumed = open_study(path, resume=True, **settings)
+    resumed = open_study(StudyStore.local(path), resume=True, **settings)
     assert {trial.state for trial in resumed.trials} == {optuna.trial.TrialState.FAIL}
     assert len(resumed.trials) == 2
 
@@ -251,11 +252,11 @@ def test_a_search_killed_halfway_resumes_to_the_same_trial_count_without_repeati
 
 def test_resume_refuses_a_study_of_other_inputs(tmp_path):
     path = tmp_path / "study.db"
-    _compile(_mipro(study_path=path, num_trials=2))
+    _compile(_mipro(study=path, num_trials=2))
     with pytest.raises(StudyMismatch, match="num_trials"):
-        _compile(_mipro(study_path=path, num_trials=3, resume=True))
+        _compile(_mipro(study=path, num_trials=3, resume=True))
     with pytest.raises(FileExistsError, match="--resume"):
-        _compile(_mipro(study_path=path, num_trials=2))
+        _compile(_mipro(study=path, num_trials=2))
 
 
 def test_multi_objective_search_returns_a_pareto_set_and_picks_by_the_rule():
@@ -436,7 +437,7 @@ class CopiesTheNearestDemo(CapitalModel):
 def _kinds_mipro(study_path, **options) -> MIPRO:
     settings = SearchSettings(**{**SEARCH, "num_candidates": 2, "num_trials": 8, "minibatch_size": 4,
                                  "val_size": None, "max_labeled_demos": 2, "search_nearest_demos": True})
-    return MIPRO(accuracy("label"), settings=settings, num_threads=2, study_path=study_path, **options)
+    return MIPRO(accuracy("label"), settings=settings, num_threads=2, study=study_path, **options)
 
 
 def test_the_search_may_show_each_call_its_nearest_training_demos_and_keeps_them_on_resume(tmp_path):
