@@ -21,7 +21,12 @@ TRIAL_METRICS = ("minibatch_score", "score", "seen", "examples", "tokens", "late
 class MlflowTrialLogger(TrialListener):
     """A search listener: each finished trial becomes a nested run of the active MLflow run, with its
     choices as parameters (instruction texts included) and its scores and cost as metrics; at the end the
-    trial table and the plots are logged in the active run."""
+    trial table and the plots are logged in the active run. A worker that joined a search started elsewhere
+    nests its trials under that search's run (`parent_run_id`) and leaves the table and plots to it."""
+
+    def __init__(self, parent_run_id: str | None = None):
+        self.parent_run_id = parent_run_id
+        self._experiment_id: str | None = None
 
     def on_trial(self, record: TrialRecord, space: SearchSpace) -> None:
         mlflow = mlflow_module()
@@ -29,14 +34,23 @@ class MlflowTrialLogger(TrialListener):
         for name, choice in space.describe(space.combination(record.params)).items():
             params[f"{name}.instruction_text"] = choice["instruction"][:500]
             params[f"{name}.demo_count"] = choice["demos"]
-        with mlflow.start_run(run_name=f"trial {record.number} ({record.kind})", nested=True):
+        with self._nested_run(f"trial {record.number} ({record.kind})"):
             mlflow.log_params(params)
             mlflow.log_metrics({name: float(getattr(record, name)) for name in TRIAL_METRICS
                                 if getattr(record, name) is not None})
             mlflow.set_tag("sigflow.full_score", str(record.full).lower())
 
     def on_search_end(self, study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:
-        _log_search(study, trials, objectives)
+        if self.parent_run_id is None:
+            _log_search(study, trials, objectives)
+
+    def _nested_run(self, name: str):
+        mlflow = mlflow_module()
+        if self.parent_run_id is None:
+            return mlflow.start_run(run_name=name, nested=True)
+        if self._experiment_id is None:
+            self._experiment_id = mlflow.get_run(self.parent_run_id).info.experiment_id
+        return mlflow.start_run(run_name=name, parent_run_id=self.parent_run_id, experiment_id=self._experiment_id)
 
 
 def _log_search(study, trials: Sequence[TrialRecord], objectives: Sequence[str]) -> None:

@@ -140,6 +140,7 @@ class MIPRO(Optimizer):
                 log.warning("the search stopped early, the budget is spent (%s); returning the best fully "
                             "evaluated program so far", error)
         self.study_, self.search_space_, self.trials_ = study, candidates.space, trial_records(study)
+        self.worker_trials_ = search.state.trials_run
         self.proposed_ = candidates.proposed
         self.stopped_by_budget_ = stopped or search.state.budget_limited
         self.usage_, self.proposal_usage_ = total.total, candidates.proposal_usage

@@ -11,6 +11,8 @@ next trial: a resumed search, or a worker that joins one, only does what is left
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import warnings
@@ -39,6 +41,7 @@ ORIGINAL, BOOTSTRAPPED, MINIBATCH, REPEAT, FULL = "original", "bootstrapped", "m
 SEARCH_KINDS = (MINIBATCH, REPEAT)
 KIND_ATTR = "kind"
 CLAIMED_ATTR = "sigflow.claimed"
+WORKER_ATTR = "sigflow.worker"  # host and process that ran the trial
 WAIT_SECONDS = 3.0  # how often a worker with nothing to claim looks again while others' trials run
 
 log = logging.getLogger(__name__)
@@ -285,6 +288,7 @@ class Search:
             examples = state.book.unseen(combination)
         trial.set_user_attr(KIND_ATTR, kind)
         trial.set_user_attr(CLAIMED_ATTR, [example.example_id for example in examples])
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         self._turn.release()
         result = (evaluate(state.space.build(state.program, combination), examples, state.metric,
                            num_threads=state.num_threads, description=None) if examples else None)

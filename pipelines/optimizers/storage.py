@@ -83,7 +83,7 @@ class StudyStore:
             return optuna.storages.RDBStorage(
                 self.url, heartbeat_interval=self.heartbeat_seconds,
                 grace_period=self.heartbeat_seconds * STALE_AFTER_BEATS,
-                heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=MAX_RETRIES))
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
 
     def turn_lock(self) -> TurnLock:
         """The lock a worker holds while it claims a trial: a PostgreSQL advisory lock (released by the server

@@ -25,6 +25,7 @@ INPUTS_ATTR = "sigflow.inputs"
 SPACE_ATTR = "sigflow.search_space"
 PROPOSED_ATTR = "sigflow.proposed_instructions"
 JOIN_POLL_SECONDS = 2.0
+JOIN_WAIT_SECONDS = 3600.0  # bootstrapping and proposing may take this long before a joiner has work
 
 
 @contextlib.contextmanager
@@ -71,7 +72,7 @@ def open_study(store: StudyStore | None, *, directions: list[str], seed: int, st
 
 
 def join_study(store: StudyStore, *, seed: int, startup_trials: int, inputs: dict[str, Any],
-               wait_seconds: float) -> optuna.Study:
+               wait_seconds: float = JOIN_WAIT_SECONDS) -> optuna.Study:
     """The shared study in `store`, once the search that started it has saved its candidates (it may still
     be bootstrapping demos and proposing instructions when a worker joins); checked against `inputs`."""
     deadline = time.monotonic() + wait_seconds

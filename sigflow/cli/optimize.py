@@ -1,4 +1,5 @@
-"""`sigflow optimize`: a program, shipped or your own, made better on its data, optionally registered."""
+"""`sigflow optimize`: a program, shipped or your own, made better on its data, optionally registered; or, with
+`--join`, one more worker on a search kept in shared storage."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 
 from pipelines.lm.client import LM
+from pipelines.optimizers.storage import HEARTBEAT_SECONDS
 from serving.packaging import check_chat_form
 from sigflow.cli.options import (
     MLRUNS,
@@ -17,18 +19,22 @@ from sigflow.cli.options import (
     lm_option,
     metric_option,
     print_json,
-    program_argument,
     threads_option,
     tracked,
 )
+from sigflow.jobs.join import join_optimization
 from sigflow.jobs.optimize import OPTIMIZERS, OptimizeRequest, estimate_optimization, optimize_program
 from sigflow.jobs.publish import publish_optimized
 from sigflow.jobs.tasks import DataFiles
 
+JOIN_OPTIONS = ("join", "storage", "threads", "budget_calls", "budget_tokens", "heartbeat", "as_json")
+"""What a joining worker may set: the search itself is the one the run it joins started."""
+
 
 @click.command()
-@program_argument
-@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), required=True)
+@click.argument("program", metavar="TARGET", required=False)
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
+              help="How to optimize (required unless --join).")
 @dataset_option
 @data_dir_option
 @click.option("--train", type=CountOrFile(), default=None,
@@ -43,6 +49,14 @@ from sigflow.jobs.tasks import DataFiles
 @click.option("--auto", type=click.Choice(["light", "medium", "heavy"]), default="light", show_default=True,
               help="How much a mipro search does.")
 @click.option("--resume", is_flag=True, help="Continue the latest interrupted mipro search of this program.")
+@click.option("--storage", default=None, metavar="URL|FILE",
+              help="Keep the mipro search where other workers can join it: a PostgreSQL URL "
+                   "(postgresql://user@host/db) or an Optuna journal file on a file system they all mount.")
+@click.option("--join", "join_run", default=None, metavar="RUN_ID",
+              help="Work on the search of run RUN_ID (started with --storage) until its trials are done.")
+@click.option("--heartbeat", type=click.IntRange(min=1), default=HEARTBEAT_SECONDS, show_default=True,
+              help="Seconds between a worker's heartbeats in a PostgreSQL study; a trial whose worker misses "
+                   "three is failed and run again by another.")
 @click.option("--dry-run", is_flag=True, help="Print the estimated LM calls and stop before making any.")
 @threads_option
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -54,12 +68,20 @@ from sigflow.jobs.tasks import DataFiles
 @lm_option
 @json_option
 def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_calls, budget_tokens, objectives,
-             auto, resume, dry_run, threads, seed, register_as, chat, lm_model, as_json) -> None:
+             auto, resume, storage, join_run, heartbeat, dry_run, threads, seed, register_as, chat, lm_model,
+             as_json) -> None:
     """Make TARGET better on its data: demos and instructions searched under a budget, tracked in MLflow."""
+    if join_run is not None:
+        _check_join_options(click.get_current_context(), storage)
+        _join(join_run, storage, threads, budget_calls, budget_tokens, heartbeat, as_json)
+        return
+    if program is None or optimizer is None:
+        raise click.UsageError("give TARGET and --optimizer (or --join RUN_ID to work on a search started elsewhere)")
     files = DataFiles(train=_file(train), val=_file(val))
     request = OptimizeRequest(program, optimizer, dataset, data_dir, _count(train), _count(val), budget_calls,
                               budget_tokens, tuple(name.strip() for name in objectives.split(",") if name.strip()),
-                              auto, resume, threads, seed, files=files, metrics=metrics)
+                              auto, resume, threads, seed, files=files, metrics=metrics, storage=storage,
+                              heartbeat_seconds=heartbeat)
     if chat and not register_as:
         raise click.UsageError("--chat chooses the form of the model --register publishes: give --register NAME too")
     if chat:
@@ -75,6 +97,28 @@ def _print_estimate(estimate: dict[str, int], as_json: bool) -> None:
                f"optimizer, {estimate['evaluation_lm_calls']} to score the program before and after")
     if as_json:
         print_json({"dry_run": True, **estimate})
+
+
+def _check_join_options(context: click.Context, storage: str | None) -> None:
+    if storage is None:
+        raise click.UsageError("--join needs --storage: the database or journal file the search is kept in")
+    given = [name for name, value in context.params.items() if name not in JOIN_OPTIONS
+             and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT and value is not None]
+    if given:
+        options = ", ".join("TARGET" if name == "program" else f"--{name.replace('_', '-')}" for name in given)
+        raise click.UsageError(f"a worker joining a search runs that search as it was started: drop {options}")
+
+
+@tracked
+def _join(run_id: str, storage: str, threads: int, budget_calls: int | None, budget_tokens: int | None,
+          heartbeat: int, as_json: bool) -> None:
+    report = join_optimization(run_id, storage, num_threads=threads, budget_calls=budget_calls,
+                               budget_tokens=budget_tokens, heartbeat_seconds=heartbeat)
+    summary = report.summary()
+    click.echo(f"joined run {run_id} ({report.request.program}): ran {summary['trials']} trials with "
+               f"{summary['lm_calls']} LM calls, {summary['cache_hits']} cache hits, {summary['seconds']:.1f} s")
+    if as_json:
+        print_json(summary)
 
 
 @tracked

@@ -1,5 +1,6 @@
 """The job behind `sigflow optimize`: a program (shipped, or the user's own on the user's files) optimized as
-one MLflow run (a nested run per search trial), under a budget, resumable.
+one MLflow run (a nested run per search trial), under a budget, resumable; a mipro search kept in shared
+storage can be joined by workers elsewhere (`sigflow.jobs.join`).
 
 The budget caps the optimizer. The baseline and final scores on the validation split are measurements made
 around it and reported apart (`evaluation_lm_calls`); after MIPRO most of them are cache hits."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from pipelines.optimizers import (
 )
 from pipelines.optimizers.mipro import check_objectives
 from pipelines.optimizers.presets import SearchSettings
+from pipelines.optimizers.storage import HEARTBEAT_SECONDS, StudyStore
 from serving import tracking
 from serving.genai import register_chosen_instructions
 from serving.trials import MlflowCandidateLogger, MlflowTrialLogger
@@ -39,6 +41,7 @@ from sigflow.jobs.tasks import DataFiles, Task, resolve_task
 LABELED_DEMOS = 4
 KNN_DEMOS = 4
 GEPA_METRIC_CALLS = 200  # program runs; a budget of LM calls (--budget-calls) ends it sooner
+REQUEST_ARTIFACT = "optimize_request.json"
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,32 @@ class OptimizeRequest:
     files: DataFiles = field(default_factory=DataFiles)
     metrics: tuple[str, ...] = ()
     """Metric specs (`accuracy:team`, `file.py:function`); the first is optimized. Default: the program's own."""
+    storage: str | None = None
+    """Where a mipro search keeps its study for other workers to join: a PostgreSQL URL or a journal file path.
+    Never logged: the URL may hold a password."""
+    heartbeat_seconds: int = HEARTBEAT_SECONDS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request as JSON, without its storage: what a joining worker rebuilds the search from."""
+        values = {**asdict(self), "data_dir": _path_text(self.data_dir), "storage": None,
+                  "files": {name: _path_text(path) for name, path in asdict(self.files).items()}}
+        return {**values, "objectives": list(self.objectives), "metrics": list(self.metrics),
+                "search": dict(self.search)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> OptimizeRequest:
+        files = DataFiles(**{name: Path(path) if path else None for name, path in values["files"].items()})
+        return cls(**{**values, "files": files, "data_dir": Path(values["data_dir"]) if values["data_dir"] else None,
+                      "objectives": tuple(values["objectives"]), "metrics": tuple(values["metrics"])})
+
+    def study(self, run_id: str, studies_dir: Path | None = None) -> StudyStore:
+        """The study of the run `run_id`: in the shared storage if one is given, else an SQLite file of its own
+        in `studies_dir`."""
+        if self.storage is not None:
+            return StudyStore(self.storage, f"sigflow-{run_id}", self.heartbeat_seconds)
+        if studies_dir is None:
+            raise ValueError("a search without shared storage keeps its study in a directory: give studies_dir")
+        return StudyStore.local(studies_dir / f"{run_id}.db")
 
     def task(self) -> Task:
         return resolve_task(self.program, dataset=self.dataset, data_dir=self.data_dir, files=self.files,
@@ -80,6 +109,8 @@ class OptimizeRequest:
         check_objectives(self.objectives)
         if self.search and self.optimizer != "mipro":
             raise ValueError("search settings apply to --optimizer mipro")
+        if self.storage is not None and self.optimizer != "mipro":
+            raise ValueError("--storage shares a mipro search with other workers; give --optimizer mipro")
         SearchSettings.preset(self.auto, **self.search)  # a bad preset or setting is refused before any work
 
     @property
@@ -149,12 +180,14 @@ def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, pro
     tags = {"sigflow.command": "optimize", "sigflow.program": request.program, "sigflow.dataset": loaded.name,
             "sigflow.optimizer": request.optimizer}
     resume_id = _interrupted_run(request, tags)
-    params = {**asdict(request), "dataset": loaded.name, "train_size": len(train), "val_size": len(val),
-              "lm": lm.model, "fingerprint": program.fingerprint()}
+    params = {**asdict(replace(request, storage=None)), "dataset": loaded.name, "train_size": len(train),
+              "val_size": len(val), "lm": lm.model, "fingerprint": program.fingerprint()}
     started = time.perf_counter()
     with tracking.run(f"optimize {request.program} on {loaded.name} with {request.optimizer}", params, tags=tags,
                       resume_id=resume_id) as run_id, context(lm=lm), track_usage() as usage:
-        optimizer = _optimizer(request, primary, studies_dir / f"{run_id}.db")
+        tracking.mlflow_module().log_dict({**request.to_dict(), "lm": lm.model, "shared": request.storage is not None},
+                                          REQUEST_ARTIFACT)
+        optimizer = _optimizer(request, primary, request.study(run_id, studies_dir))
         estimated = _estimate(request, optimizer, program, train, val)
         baseline = evaluate(program, val, primary, num_threads=request.num_threads, description="baseline")
         with track_usage() as optimizer_usage:
@@ -180,26 +213,29 @@ def _interrupted_run(request: OptimizeRequest, tags: dict[str, str]) -> str | No
     return found
 
 
-def _mipro(metric: Metric, study_path: Path | None, request: OptimizeRequest, **common: Any) -> MIPRO:
-    return MIPRO(metric, settings=request.settings, objectives=request.objectives, study=study_path,
-                 resume=request.resume, listeners=[MlflowTrialLogger()], **common)
+def _mipro(metric: Metric, study: StudyStore | None, request: OptimizeRequest, *, joined_run: str | None = None,
+           **common: Any) -> MIPRO:
+    """The search of `request`, or with `joined_run` a worker on that run's search."""
+    return MIPRO(metric, settings=request.settings, objectives=request.objectives, study=study,
+                 resume=request.resume and joined_run is None, join=joined_run is not None,
+                 listeners=[MlflowTrialLogger(parent_run_id=joined_run)], **common)
 
 
 OptimizerFactory = Callable[..., Optimizer]
 OPTIMIZERS: dict[str, OptimizerFactory] = {
-    "labeled": lambda metric, study_path, request, seed, **_: LabeledFewShot(k=LABELED_DEMOS, seed=seed),
-    "bootstrap": lambda metric, study_path, request, **common: BootstrapFewShot(metric, **common),
-    "random": lambda metric, study_path, request, **common: BootstrapRandomSearch(metric, **common),
-    "knn": lambda metric, study_path, request, **common: KNNFewShot(k=KNN_DEMOS, metric=metric, **common),
-    "gepa": lambda metric, study_path, request, **common: GEPA(metric, max_metric_calls=GEPA_METRIC_CALLS,
-                                                               listeners=[MlflowCandidateLogger()], **common),
+    "labeled": lambda metric, study, request, seed, **_: LabeledFewShot(k=LABELED_DEMOS, seed=seed),
+    "bootstrap": lambda metric, study, request, **common: BootstrapFewShot(metric, **common),
+    "random": lambda metric, study, request, **common: BootstrapRandomSearch(metric, **common),
+    "knn": lambda metric, study, request, **common: KNNFewShot(k=KNN_DEMOS, metric=metric, **common),
+    "gepa": lambda metric, study, request, **common: GEPA(metric, max_metric_calls=GEPA_METRIC_CALLS,
+                                                          listeners=[MlflowCandidateLogger()], **common),
     "mipro": _mipro,
 }
-"""Each optimizer by its CLI name: a factory of (metric, study path, request, and the settings all share)."""
+"""Each optimizer by its CLI name: a factory of (metric, study, request, and the settings all share)."""
 
 
-def _optimizer(request: OptimizeRequest, metric: Metric, study_path: Path | None) -> Optimizer:
-    return OPTIMIZERS[request.optimizer](metric, study_path, request, num_threads=request.num_threads,
+def _optimizer(request: OptimizeRequest, metric: Metric, study: StudyStore | None) -> Optimizer:
+    return OPTIMIZERS[request.optimizer](metric, study, request, num_threads=request.num_threads,
                                          budget=request.budget, seed=request.seed)
 
 
@@ -212,6 +248,10 @@ def _estimate(request: OptimizeRequest, optimizer: Optimizer, program: Module, t
     evaluation_calls = 2 * len(val) * estimate.lm_calls_per_run
     return {"optimizer_lm_calls": optimizer_calls, "evaluation_lm_calls": evaluation_calls,
             "lm_calls": optimizer_calls + evaluation_calls}
+
+
+def _path_text(path: Path | None) -> str | None:
+    return str(path.resolve()) if path is not None else None
 
 
 def _log(report: OptimizationReport) -> None:

@@ -1,0 +1,102 @@
+"""Three processes on one scripted MIPRO search kept in PostgreSQL or in a journal file, each in its own
+directory with its own LM cache: every trial is run once, no example of a combination is scored twice, and a
+worker killed in the middle of a trial loses nothing (in PostgreSQL the heartbeat fails its trial, and
+another worker runs it again)."""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from pipelines.optimizers.search import WORKER_ATTR
+from pipelines.optimizers.storage import StudyStore
+from tests.services import needs_postgres, postgres_cluster
+
+COMMAND = [sys.executable, "-m", "tests.pipelines.optimizers.mipro_run"]
+SEARCH_TRIALS = 10  # as mipro_run configures the search
+ROOT = Path(__file__).resolve().parents[2]
+SLOW_CALL_SECONDS = "0.15"  # long enough trials that the kill lands inside one
+
+
+def _worker(tmp_path: Path, name: str, target: str, *flags: str) -> subprocess.Popen:
+    directory = tmp_path / name
+    directory.mkdir()
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "SIGFLOW_CACHE_DIR": str(directory / "cache"),
+                   "MIPRO_RUN_SECONDS_PER_CALL": SLOW_CALL_SECONDS}
+    return subprocess.Popen([*COMMAND, target, *flags], cwd=directory, env=environment, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _running_trial_of(study: optuna.Study, process: subprocess.Popen, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
+                return trial.number
+        time.sleep(0.02)
+    raise AssertionError(f"worker {process.pid} started no trial within {timeout} s")
+
+
+def _check_the_search(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The configured trials finished, and no example of a combination was scored twice; the finished trials."""
+    trials = study.get_trials(deepcopy=False)
+    complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+    assert {trial.state for trial in trials} <= {TrialState.COMPLETE, TrialState.FAIL}
+    kinds = Counter(trial.user_attrs["kind"] for trial in complete)
+    assert kinds["minibatch"] + kinds["repeat"] == SEARCH_TRIALS
+    assert kinds["original"] == kinds["bootstrapped"] == 1 and kinds["full"] == 1
+    scored: dict[str, list[str]] = {}
+    for trial in complete:
+        scored.setdefault(trial.user_attrs["combination"], []).extend(trial.user_attrs["scored"])
+    assert all(len(ids) == len(set(ids)) for ids in scored.values())
+    return complete
+
+
+@pytest.mark.timeout(300)
+def test_three_workers_share_one_search_in_a_journal_file(tmp_path):
+    journal = tmp_path / "shared" / "search.journal"
+    workers = [_worker(tmp_path, "first", f"{journal}#shared"),
+               *(_worker(tmp_path, f"joiner{n}", f"{journal}#shared", "--join") for n in (1, 2))]
+    outputs = [worker.communicate(timeout=240) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0, 0], [err[-2000:] for _, err in outputs]
+    study = optuna.load_study(study_name="shared", storage=StudyStore(str(journal), "shared").storage())
+    complete = _check_the_search(study)
+    assert len({trial.user_attrs[WORKER_ATTR] for trial in complete}) == 3
+
+
+@needs_postgres
+@pytest.mark.timeout(300)
+def test_three_workers_share_one_search_and_a_killed_one_loses_nothing(tmp_path):
+    with postgres_cluster() as url:
+        target = f"{url}#shared"
+        workers = [_worker(tmp_path, "first", target), *(_worker(tmp_path, f"joiner{n}", target, "--join")
+                                                          for n in (1, 2))]
+        store = StudyStore(url, "shared")
+        while not store.exists():
+            time.sleep(0.1)
+        study = optuna.load_study(study_name="shared", storage=store.storage())
+        victim = workers[1]
+        killed_trial = _running_trial_of(study, victim, timeout=120)
+        victim.kill()
+        victim.wait()
+        outputs = {worker.pid: worker.communicate(timeout=240) for worker in (workers[0], workers[2])}
+        for worker in (workers[0], workers[2]):
+            assert worker.returncode == 0, outputs[worker.pid][1][-3000:]
+        assert f"search trials {SEARCH_TRIALS}" in outputs[workers[0].pid][0]
+
+        complete = _check_the_search(study)
+        trials = study.get_trials(deepcopy=False)
+        failed = [trial for trial in trials if trial.state == TrialState.FAIL]
+        assert [trial.number for trial in failed] == [killed_trial]
+        redone = [trial for trial in complete if trial.system_attrs.get("failed_trial") == killed_trial]
+        assert len(redone) == 1 and redone[0].params == failed[0].params
+        assert not redone[0].user_attrs[WORKER_ATTR].endswith(f":{victim.pid}")
+        survivors = {trial.user_attrs[WORKER_ATTR].rpartition(":")[2] for trial in complete}
+        assert {str(workers[0].pid), str(workers[2].pid)} <= survivors
+        assert all((tmp_path / name / "cache").exists() for name in ("first", "joiner2"))
