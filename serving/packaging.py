@@ -43,8 +43,9 @@ def model_signature(program: Module):
     retrievers = program.named_modules(Retrieve)
     defaults = {**Params.defaults(), **({"k": retrievers[0][1].k} if retrievers else {})}
     groups = defaults.pop("groups")
-    params = [ParamSpec(name, "long" if isinstance(value, int) else "double", value)
-              for name, value in defaults.items() if name != "k" or takes_k(program)]
+    kinds = {int: "long", float: "double", str: "string"}
+    params = [ParamSpec(name, kinds[type(value)], value) for name, value in defaults.items()
+              if name != "k" or takes_k(program)]
     if retrievers:
         params.append(ParamSpec("groups", "string", list(groups), shape=(-1,)))
     return ModelSignature(inputs=Schema([ColSpec("string", name) for name in input_fields(program)]),

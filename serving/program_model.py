@@ -111,8 +111,9 @@ class ProgramModel(PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         try:
-            inputs = rows(model_input, self.bundle.input_fields)
             settings = Params.read(params, default_k=self.default_k or Params.defaults()["k"])
+            per_row = settings.failures == "row"
+            inputs = rows(model_input, self.bundle.input_fields, per_row=per_row)
         except RequestError as error:
             raise MlflowException(str(error), error_code=INVALID_PARAMETER_VALUE) from error
         lm = self.lm.copy(max_tokens=settings.max_tokens, temperature=settings.temperature)
@@ -120,19 +121,24 @@ class ProgramModel(PythonModel):
         with mlflow.start_span(name=f"sigflow {type(self.program).__name__}", span_type="CHAIN") as span:
             span.set_inputs({"rows": inputs, "params": settings.model_dump()})
             with lm_context(lm=lm), caller_groups(settings.groups):
-                answers = parallel_map(lambda row: self._answer(row, extra), inputs,
+                answers = parallel_map(lambda row: self._answer(row, extra, per_row), inputs,
                                        num_threads=max(1, 2 * local_workers()))
             span.set_outputs(answers)
         return pd.DataFrame(answers)
 
-    def _answer(self, row: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
-        """One row's outputs; an unreadable reply is that row's `error`, a failing LM fails the request."""
+    def _answer(self, row: dict[str, str] | RequestError, extra: dict[str, Any], per_row: bool) -> dict[str, Any]:
+        """One row's outputs; an unreadable reply is that row's `error`, and so, `per_row`, are a bad input
+        and a failing LM, which otherwise fail the request."""
+        if isinstance(row, RequestError):
+            return {ERROR_COLUMN: str(row)}
         try:
             outputs = to_jsonable(self.program(**row, **extra).to_dict())
             return {**outputs, ERROR_COLUMN: ""}
         except ParseError as error:
             return {ERROR_COLUMN: f"the model's reply could not be read: {error}"}
         except LMError as error:
+            if per_row:
+                return {ERROR_COLUMN: f"the LM failed: {error}"}
             raise MlflowException(f"the LM failed: {error}", error_code=TEMPORARILY_UNAVAILABLE) from error
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import pydantic
@@ -64,6 +64,9 @@ class Params(pydantic.BaseModel):
     temperature: Annotated[float, _bounded(float, 0.0, 2.0)] = 0.0
     groups: Annotated[tuple[str, ...], pydantic.BeforeValidator(_group_names)] = ()
     """The caller's user groups: retrieval sees the passages without groups and those of these groups."""
+    failures: Literal["request", "row"] = "request"
+    """What a row that cannot be answered (a bad input, a failing LM) does: fail the whole request, as a served
+    call should, or only itself, its reason in the row's `error`, as a batch job needs."""
 
     @classmethod
     def read(cls, given: Mapping[str, Any] | None, *, default_k: int) -> Params:
@@ -105,8 +108,9 @@ def _row_model(fields: tuple[str, ...]) -> type[pydantic.BaseModel]:
                                                   for index, field in enumerate(fields)})
 
 
-def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
-    """One keyword dict per row, each field checked by the row model."""
+def rows(model_input: Any, fields: list[str], *, per_row: bool = False) -> list[dict[str, str] | RequestError]:
+    """One keyword dict per row, each field checked by the row model; with `per_row`, a bad row is its
+    `RequestError` in the list instead of failing the request."""
     frame = _frame(model_input)
     missing = [field for field in fields if field not in frame.columns]
     if missing:
@@ -123,7 +127,10 @@ def rows(model_input: Any, fields: list[str]) -> list[dict[str, str]]:
             checked.append(model.model_validate(dict(zip(fields, values, strict=True))).model_dump(by_alias=True))
         except pydantic.ValidationError as error:
             first = error.errors()[0]
-            raise RequestError(f"field {first['loc'][0]!r} of row {index} {first['msg']}") from None
+            problem = RequestError(f"field {first['loc'][0]!r} of row {index} {first['msg']}")
+            if not per_row:
+                raise problem from None
+            checked.append(problem)
     return checked
 
 

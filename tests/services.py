@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_USER = "sigflow"
@@ -52,6 +53,14 @@ def postgres_cluster() -> Iterator[str]:
         subprocess.run([*as_owner, str(POSTGRES_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def create_database(url: str, name: str) -> str:
+    """A new database in the cluster of `url`; its URL."""
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    return sqlalchemy.make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _as_system_user(directory: Path) -> list[str]:

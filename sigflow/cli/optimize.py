@@ -123,7 +123,8 @@ def _join(run_id: str, storage: str, threads: int, budget_calls: int | None, bud
 
 @tracked
 def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, chat: bool, as_json: bool) -> None:
-    report = optimize_program(request, lm=lm, studies_dir=MLRUNS / "studies")
+    report = optimize_program(request, lm=lm, studies_dir=MLRUNS / "studies",
+                              on_run=_announce_join if request.storage else None)
     summary = report.summary()
     click.echo(f"{request.program} on {summary['dataset']} with {request.optimizer}: {summary['metric']} "
                f"{summary['baseline_score']:.3f} -> {summary['score']:.3f} over {summary['n']} dev examples")
@@ -139,6 +140,11 @@ def _optimize(request: OptimizeRequest, lm: LM, register_as: str | None, chat: b
                    f"{version.version}")
     if as_json:
         print_json(summary)
+
+
+def _announce_join(run_id: str) -> None:
+    click.echo(f"run {run_id}: more workers join this search with\n  sigflow optimize --join {run_id} "
+               "--storage URL   (the same storage; MLFLOW_TRACKING_URI set to the same tracking server)")
 
 
 def _count(value: int | Path | None) -> int | None:

@@ -168,10 +168,11 @@ def estimate_optimization(request: OptimizeRequest) -> dict[str, int]:
     return _estimate(request, _optimizer(request, task.primary, None), task.skeleton(), train, val)
 
 
-def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, program: Module | None = None
-                     ) -> OptimizationReport:
+def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, program: Module | None = None,
+                     on_run: Callable[[str], None] | None = None) -> OptimizationReport:
     """Optimize, then score the program before and after on the validation split, all in one MLflow run.
-    `program` replaces the one built for the dataset (a RAG over a smaller store, say)."""
+    `program` replaces the one built for the dataset (a RAG over a smaller store, say); `on_run` is told the
+    run's id as soon as it exists (the id other workers join)."""
     request.check()
     task = request.task()
     loaded, metrics, primary = task.dataset, task.metrics, task.primary
@@ -187,6 +188,8 @@ def optimize_program(request: OptimizeRequest, *, lm: LM, studies_dir: Path, pro
                       resume_id=resume_id) as run_id, context(lm=lm), track_usage() as usage:
         tracking.mlflow_module().log_dict({**request.to_dict(), "lm": lm.model, "shared": request.storage is not None},
                                           REQUEST_ARTIFACT)
+        if on_run is not None:
+            on_run(run_id)
         optimizer = _optimizer(request, primary, request.study(run_id, studies_dir))
         estimated = _estimate(request, optimizer, program, train, val)
         baseline = evaluate(program, val, primary, num_threads=request.num_threads, description="baseline")
