@@ -12,6 +12,7 @@ from pipelines.adapter import ParseError
 from pipelines.evaluation.evaluate import TooManyErrors
 from pipelines.lm.errors import BudgetExceeded, LMError
 from serving.tracking import TrackingStore
+from sigflow.cli.batch import batch
 from sigflow.cli.demo import demo
 from sigflow.cli.evaluate import evaluate, predict, rescore
 from sigflow.cli.index import index
@@ -32,7 +33,7 @@ def cli(context: click.Context) -> None:
     context.obj = TrackingStore.resolve(MLRUNS)
 
 
-for command in (demo, evaluate, predict, rescore, index, optimize, promote, models, serve, ui):
+for command in (demo, evaluate, predict, rescore, index, optimize, batch, promote, models, serve, ui):
     cli.add_command(command)
 
 
