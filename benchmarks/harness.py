@@ -44,6 +44,8 @@ BENCHMARKS = {
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",
+    "distributed_search": "benchmarks.distributed_search",
+    "batch_scoring": "benchmarks.batch_scoring",
     "vector_store_scale": "benchmarks.vector_store_scale",
     "embedding_runtime": "benchmarks.embedding_runtime",
     "dspy_mipro_trec": "benchmarks.dspy_mipro_trec",  # last: these need the optional DSPy install

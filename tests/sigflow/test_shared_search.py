@@ -17,11 +17,11 @@ from optuna.trial import TrialState
 from pipelines.optimizers.search import WORKER_ATTR
 from pipelines.optimizers.storage import StudyStore
 from tests.services import create_database, mlflow_server, needs_postgres, postgres_cluster
-from tests.sigflow.shared_search_run import SEARCH
+from tests.sigflow.shared_search_run import SEARCH, command
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGFLOW = str(Path(sys.executable).parent / "sigflow")
-HEARTBEAT = "2"
+HEARTBEAT = 2
 
 
 def _environment(directory: Path, tracking_uri: str) -> dict[str, str]:
@@ -59,7 +59,7 @@ def _finish(worker: subprocess.Popen, directory: Path, timeout: float) -> str:
 
 
 def _join(started: list, run_id: str, storage: str, directory: Path, tracking_uri: str) -> subprocess.Popen:
-    return _start(started, [SIGFLOW, "optimize", "--join", run_id, "--storage", storage, "--heartbeat", HEARTBEAT,
+    return _start(started, [SIGFLOW, "optimize", "--join", run_id, "--storage", storage, "--heartbeat", str(HEARTBEAT),
                    "--threads", "2", "--json"], directory, tracking_uri)
 
 
@@ -83,8 +83,7 @@ def test_three_workers_share_a_search_and_its_tracking_server_and_a_killed_one_l
                                                       tmp_path / "artifacts") as server:
         for name in ("first", "second", "third"):
             (tmp_path / name).mkdir()
-        first = _start(started, [sys.executable, "-m", "tests.sigflow.shared_search_run", storage, HEARTBEAT],
-                       tmp_path / "first", server)
+        first = _start(started, command(storage, HEARTBEAT), tmp_path / "first", server)
         announced = first.stdout.readline()
         assert announced.startswith("run "), (tmp_path / "first" / "stderr.log").read_text()[-3000:]
         run_id = announced.split()[1]
