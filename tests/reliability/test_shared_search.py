@@ -70,6 +70,28 @@ def test_three_workers_share_one_search_in_a_journal_file(tmp_path):
     assert len({trial.user_attrs[WORKER_ATTR] for trial in complete}) == 3
 
 
+@pytest.mark.timeout(300)
+def test_in_a_journal_the_trial_of_a_killed_worker_is_redone_once_it_is_marked_failed(tmp_path):
+    journal = tmp_path / "shared" / "search.journal"
+    first, victim = (_worker(tmp_path, "first", f"{journal}#shared"),
+                     _worker(tmp_path, "joiner", f"{journal}#shared", "--join"))
+    store = StudyStore(str(journal), "shared")
+    while not store.exists():
+        time.sleep(0.1)
+    study = optuna.load_study(study_name="shared", storage=store.storage())
+    killed = _running_trial_of(study, victim, timeout=120)
+    victim.kill()
+    victim.wait()
+    while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) or len(
+            study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) > 1:
+        time.sleep(0.1)  # the first worker's own trials go on; the killed one stays running
+    study.tell(killed, state=TrialState.FAIL)
+    out, err = first.communicate(timeout=240)
+    assert first.returncode == 0, err[-3000:]
+    assert f"search trials {SEARCH_TRIALS}" in out
+    _check_the_search(study)
+
+
 @needs_postgres
 @pytest.mark.timeout(300)
 def test_three_workers_share_one_search_and_a_killed_one_loses_nothing(tmp_path):
