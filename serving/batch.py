@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
-from serving.program_model import ERROR_COLUMN
-from serving.requests import MAX_ROWS
+from serving.requests import ERROR_COLUMN, MAX_ROWS
 from serving.tracking import mlflow_module
 
 if TYPE_CHECKING:

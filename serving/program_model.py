@@ -28,11 +28,10 @@ from pipelines.parallel import parallel_map
 from pipelines.retrieval.filters import caller_groups
 from pipelines.settings import LOCAL_MODEL, local_workers
 from serving.bundle import Bundle, read_bundle, takes_k
-from serving.requests import Params, RequestError, rows
+from serving.requests import ERROR_COLUMN, Params, RequestError, rows
 from serving.trace_collector import named_experiment_id
 
 log = logging.getLogger(__name__)
-ERROR_COLUMN = "error"
 
 
 def _resolve_trace_experiment() -> None:

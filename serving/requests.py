@@ -17,6 +17,8 @@ from pydantic_core import PydanticCustomError
 MAX_TEXT_CHARS = 4000
 """Longest accepted input text: the embedded model's context is 8,192 tokens, prompt and demos included."""
 MAX_ROWS = 256
+ERROR_COLUMN = "error"
+"""The answer column that says why a row has no answer (empty when it has one)."""
 MAX_GROUPS = 100
 
 

@@ -27,7 +27,7 @@ from sigflow.jobs.optimize import OPTIMIZERS, OptimizeRequest, estimate_optimiza
 from sigflow.jobs.publish import publish_optimized
 from sigflow.jobs.tasks import DataFiles
 
-JOIN_OPTIONS = ("join", "storage", "threads", "budget_calls", "budget_tokens", "heartbeat", "as_json")
+JOIN_OPTIONS = ("join_run", "storage", "threads", "budget_calls", "budget_tokens", "heartbeat", "as_json")
 """What a joining worker may set: the search itself is the one the run it joins started."""
 
 
@@ -76,7 +76,7 @@ def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_
         _join(join_run, storage, threads, budget_calls, budget_tokens, heartbeat, as_json)
         return
     if program is None or optimizer is None:
-        raise click.UsageError("give TARGET and --optimizer (or --join RUN_ID to work on a search started elsewhere)")
+        raise ValueError("give TARGET and --optimizer (or --join RUN_ID to work on a search started elsewhere)")
     files = DataFiles(train=_file(train), val=_file(val))
     request = OptimizeRequest(program, optimizer, dataset, data_dir, _count(train), _count(val), budget_calls,
                               budget_tokens, tuple(name.strip() for name in objectives.split(",") if name.strip()),
@@ -101,12 +101,13 @@ def _print_estimate(estimate: dict[str, int], as_json: bool) -> None:
 
 def _check_join_options(context: click.Context, storage: str | None) -> None:
     if storage is None:
-        raise click.UsageError("--join needs --storage: the database or journal file the search is kept in")
-    given = [name for name, value in context.params.items() if name not in JOIN_OPTIONS
-             and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT and value is not None]
+        raise ValueError("--join needs --storage: the database or journal file the search is kept in")
+    given = [parameter.name for parameter in context.command.params if parameter.name not in JOIN_OPTIONS
+             and context.get_parameter_source(parameter.name) != click.core.ParameterSource.DEFAULT
+             and context.params[parameter.name] is not None]
     if given:
         options = ", ".join("TARGET" if name == "program" else f"--{name.replace('_', '-')}" for name in given)
-        raise click.UsageError(f"a worker joining a search runs that search as it was started: drop {options}")
+        raise ValueError(f"a worker joining a search runs that search as it was started: drop {options}")
 
 
 @tracked

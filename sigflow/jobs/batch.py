@@ -15,8 +15,7 @@ from typing import Any
 import pandas as pd
 
 from serving.batch import answer_types, score_frame, score_spark_frame
-from serving.program_model import ERROR_COLUMN
-from serving.requests import MAX_ROWS
+from serving.requests import ERROR_COLUMN, MAX_ROWS
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 

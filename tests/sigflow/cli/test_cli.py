@@ -31,6 +31,14 @@ def sigflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (("optimize", "classify", "--optimizer", "mipro", "--resume"),
      "error: no interrupted mipro optimization of classify on trec to resume"),
     (("serve", "nope@champion"), "error: no version of registered model 'nope' has the alias 'champion'"),
+    (("optimize",), "error: give TARGET and --optimizer (or --join RUN_ID"),
+    (("optimize", "classify", "--optimizer", "bootstrap", "--storage", "search.journal"),
+     "error: --storage shares a mipro search with other workers; give --optimizer mipro"),
+    (("optimize", "--join", "0123"), "error: --join needs --storage"),
+    (("optimize", "classify", "--optimizer", "mipro", "--join", "0123", "--storage", "search.journal"),
+     "error: a worker joining a search runs that search as it was started: drop TARGET, --optimizer"),
+    (("optimize", "--join", "0123", "--storage", "search.journal"), "error: no MLflow run '0123'"),
+    (("batch", "models:/classify/1", "questions.csv", "answers.txt"), "error: answers.txt: name a Parquet or CSV"),
 ])
 def test_user_mistakes_exit_2_with_one_line(tmp_path, args, message):
     finished = sigflow(*args, cwd=tmp_path)
