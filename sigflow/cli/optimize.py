@@ -32,7 +32,7 @@ JOIN_OPTIONS = ("join_run", "storage", "threads", "budget_calls", "budget_tokens
 
 
 @click.command()
-@click.argument("program", metavar="TARGET", required=False)
+@click.argument("program", metavar="[TARGET]", required=False)
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default=None,
               help="How to optimize (required unless --join).")
 @dataset_option
@@ -70,7 +70,8 @@ JOIN_OPTIONS = ("join_run", "storage", "threads", "budget_calls", "budget_tokens
 def optimize(program, optimizer, dataset, data_dir, train, val, metrics, budget_calls, budget_tokens, objectives,
              auto, resume, storage, join_run, heartbeat, dry_run, threads, seed, register_as, chat, lm_model,
              as_json) -> None:
-    """Make TARGET better on its data: demos and instructions searched under a budget, tracked in MLflow."""
+    """Make TARGET better on its data: demos and instructions searched under a budget, tracked in MLflow; or,
+    with --join RUN_ID, work on a search another machine started with --storage."""
     if join_run is not None:
         _check_join_options(click.get_current_context(), storage)
         _join(join_run, storage, threads, budget_calls, budget_tokens, heartbeat, as_json)
