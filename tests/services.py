@@ -18,6 +18,8 @@ import pytest
 import requests
 import sqlalchemy
 
+from serving.endpoint import serve_environment
+
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 POSTGRES_USER = "sigflow"
 SYSTEM_USER = "postgres"  # PostgreSQL refuses to run as root; Debian's package creates this user
@@ -75,13 +77,13 @@ def _as_system_user(directory: Path) -> list[str]:
 def mlflow_server(backend_store_uri: str, artifacts: Path) -> Iterator[str]:
     """`mlflow server` over `backend_store_uri`, serving artifacts from `artifacts`; yields its URL."""
     port = free_port()
-    command = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", backend_store_uri,
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_store_uri,
                "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1"]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"})
+                                  env=serve_environment(backend_store_uri))
         try:
             _wait_for(f"{url}/health", server, log)
             yield url
