@@ -73,7 +73,7 @@ def _in_process(model_uri: str, source: Path, output: Path, formats: tuple[str, 
 def _on_spark(model_uri: str, source: Path, output: Path, formats: tuple[str, str], master: str) -> tuple[int, int]:
     from pyspark.sql import SparkSession, functions
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python is this one, with sigflow
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, with sigflow
     types = answer_types(model_uri)
     spark = (SparkSession.builder.master(master).appName(f"sigflow batch {model_uri}")
              .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(MAX_ROWS)).getOrCreate())

@@ -67,7 +67,7 @@ def _sigflow_batch(*arguments: str) -> None:
 
 @pytest.mark.local_lm
 @pytest.mark.timeout(1500)
-def test_spark_and_sigflow_batch_answer_200_rows_as_the_in_process_model(tmp_path):
+def test_spark_and_sigflow_batch_answer_200_rows_as_the_in_process_model(tmp_path, monkeypatch):
     from pyspark.sql import SparkSession
 
     questions = [example.question for example in load_dataset("trec").split("test", 200)]
@@ -76,6 +76,7 @@ def test_spark_and_sigflow_batch_answer_200_rows_as_the_in_process_model(tmp_pat
     expected = score_frame(model_uri, table)
     assert (expected["error"] == "").mean() >= 0.95 and expected["label"].nunique() > 1
 
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
     spark = SparkSession.builder.master("local[2]").config("spark.sql.execution.arrow.maxRecordsPerBatch",
                                                           "64").getOrCreate()
     try:
