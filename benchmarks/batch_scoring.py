@@ -36,7 +36,7 @@ def run(quick: bool) -> dict[str, Any]:
         rows = []
         for master in (None, SPARK_MASTER):
             with fresh_cache_dir():
-                output = root / f"answers-{master or 'in-process'}.parquet"
+                output = root / f"answers-{'spark' if master else 'in-process'}.parquet"
                 rows.append(batch_score(model_uri, root / "questions.parquet", output, spark_master=master).summary())
     return {"rows": rows}
 

@@ -130,9 +130,10 @@ class MIPRO(Optimizer):
         book, stopped = ScoreBook(validation, settings.minibatch_size), False
         with track_usage() as total, self.budget or nullcontext():
             candidates = self._candidates(study, program, list(trainset), metric, settings)
+            shared = store is not None and store.shared
             search = Search(SearchState(study, candidates.space, book, program, metric, settings, costs,
-                                        self.num_threads, store.turn_lock() if store else threading.Lock()),
-                            self.listeners)
+                                        self.num_threads, store.turn_lock() if store else threading.Lock(),
+                                        part_size=settings.minibatch_size if shared else None), self.listeners)
             try:
                 search.run()
             except BudgetExceeded as error:

@@ -40,6 +40,7 @@ from pipelines.optimizers.study import finished_trials
 ORIGINAL, BOOTSTRAPPED, MINIBATCH, REPEAT, FULL = "original", "bootstrapped", "minibatch", "repeat", "full"
 SEARCH_KINDS = (MINIBATCH, REPEAT)
 KIND_ATTR = "kind"
+PLANNED_ATTR = "sigflow.planned"  # the choices a trial was queued with, when they were fixed
 CLAIMED_ATTR = "sigflow.claimed"
 WORKER_ATTR = "sigflow.worker"  # host and process that ran the trial
 WAIT_SECONDS = 3.0  # how often a worker with nothing to claim looks again while others' trials run
@@ -100,6 +101,9 @@ class SearchState:
     costs: tuple[str, ...]
     num_threads: int
     turn_lock: TurnLock = field(default_factory=threading.Lock)
+    part_size: int | None = None
+    """With several workers, an anchor or full evaluation is scored in trials of this many examples, so that
+    they share it; None: one trial scores it all."""
     budget_limited: bool = False
     examples_run: int = 0
     task_usage: Usage = field(default_factory=Usage)
@@ -114,6 +118,8 @@ class Progress:
     finished: Counter
     running: int
     waiting: int
+    full_combinations: frozenset
+    """The combinations a full evaluation was started for."""
 
     @property
     def search_started(self) -> int:
@@ -123,9 +129,6 @@ class Progress:
     def search_finished(self) -> int:
         return sum(self.finished[kind] for kind in SEARCH_KINDS)
 
-    @property
-    def anchors_finished(self) -> int:
-        return self.finished[ORIGINAL] + self.finished[BOOTSTRAPPED]
 
 
 class _Turn:
@@ -163,7 +166,8 @@ class Search:
         with tqdm(total=total, desc="search trials", unit="trial") as bar:
             while True:
                 progress, ran = self._next()
-                bar.n = min(total, progress.anchors_finished + progress.search_finished + progress.finished[FULL])
+                whole = [*self._anchors().values(), *progress.full_combinations]
+                bar.n = progress.search_finished + sum(self.state.book.is_full(combination) for combination in whole)
                 bar.refresh()
                 if ran:
                     continue
@@ -184,8 +188,8 @@ class Search:
                 if planned is None:
                     return progress, False
                 kind, fixed = planned
-                state.study.enqueue_trial(state.space.params(fixed) if fixed is not None else {},
-                                          user_attrs={KIND_ATTR: kind})
+                params = state.space.params(fixed) if fixed is not None else {}
+                state.study.enqueue_trial(params, user_attrs={KIND_ATTR: kind, PLANNED_ATTR: params})
             self._turn, self._finished = turn, None
             state.study.optimize(self._objective, n_trials=1)
         record = self._finished
@@ -199,9 +203,11 @@ class Search:
         """The score book and the trial counts, from every trial in the study."""
         state = self.state
         state.book.clear()
-        started, finished, running, waiting = Counter(), Counter(), 0, 0
+        started, finished, running, waiting, full = Counter(), Counter(), 0, 0, set()
         for trial in state.study.get_trials(deepcopy=False):
             kind = trial.user_attrs.get(KIND_ATTR)
+            if kind == FULL and trial.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING):
+                full.add(state.space.combination(trial.user_attrs[PLANNED_ATTR]))
             if trial.state == TrialState.COMPLETE:
                 state.book.restore(state.space.combination(trial.params), {
                     example_id: ExampleCost(*cost) for example_id, cost in trial.user_attrs.get("scored", {}).items()})
@@ -215,22 +221,28 @@ class Search:
             else:
                 continue
             started[kind] += 1
-        return Progress(started, finished, running, waiting)
+        return Progress(started, finished, running, waiting, frozenset(full))
 
     def _plan(self, progress: Progress) -> tuple[str, Combination | None] | None:
         """The kind of the next trial (and its combination, unless the sampler chooses it); None when there
         is none to start now."""
-        settings = self.state.settings
+        settings, book = self.state.settings, self.state.book
         for kind, combination in self._anchors().items():
             if not progress.started[kind] and (kind == ORIGINAL or self._affordable(progress, anchor=True)):
                 return kind, combination
+            if progress.started[kind] and book.unseen(combination):  # scored in parts: the next part
+                return kind, combination
+        for combination in progress.full_combinations:
+            if book.unseen(combination):
+                return FULL, combination
+        started_full = len(progress.full_combinations)
         due = min(settings.num_full_evals, progress.search_finished // settings.full_eval_every)
-        if progress.started[FULL] < due and (promising := self._most_promising(progress)) is not None:
+        if started_full < due and (promising := self._most_promising(progress)) is not None:
             return FULL, promising
         if progress.search_started < settings.num_trials and self._affordable(progress):
             return MINIBATCH, None
         # The full evaluations owed once every search trial is in (or the budget pays for no more of them).
-        if progress.started[FULL] < settings.num_full_evals and progress.search_started == progress.search_finished:
+        if started_full < settings.num_full_evals and progress.search_started == progress.search_finished:
             promising = self._most_promising(progress)
             return (FULL, promising) if promising is not None else None
         return None
@@ -247,7 +259,7 @@ class Search:
         evaluations owed, at the calls and tokens per example seen so far. A search short of budget stops
         early rather than end without a fully scored candidate."""
         state, settings = self.state, self.state.settings
-        owed = max(0, settings.num_full_evals - progress.started[FULL])
+        owed = max(0, settings.num_full_evals - len(progress.full_combinations))
         validation = len(state.book.valset)
         next_step = validation if anchor else settings.minibatch_size
         examples = next_step + owed * max(0, validation - settings.minibatch_size)
@@ -273,7 +285,7 @@ class Search:
             return None
         front = pareto_front(partial, self.state.costs)
         # With costs, alternate between the best quality and the cheapest point of the front.
-        return front[-1] if self.state.costs and progress.started[FULL] % 2 else front[0]
+        return front[-1] if self.state.costs and len(progress.full_combinations) % 2 else front[0]
 
     def _objective(self, trial: optuna.Trial) -> list[float]:
         """Claim the trial's examples, let other workers take their turn, score them."""
@@ -285,7 +297,7 @@ class Search:
             examples = state.book.next_batch(combination)
             kind = MINIBATCH if examples else REPEAT
         else:
-            examples = state.book.unseen(combination)
+            examples = state.book.unseen(combination)[:state.part_size]
         trial.set_user_attr(KIND_ATTR, kind)
         trial.set_user_attr(CLAIMED_ATTR, [example.example_id for example in examples])
         trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")

@@ -71,6 +71,7 @@ def _in_process(model_uri: str, source: Path, output: Path, formats: tuple[str, 
 
 
 def _on_spark(model_uri: str, source: Path, output: Path, formats: tuple[str, str], master: str) -> tuple[int, int]:
+    from pyspark import StorageLevel
     from pyspark.sql import SparkSession, functions
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, with sigflow
@@ -80,13 +81,14 @@ def _on_spark(model_uri: str, source: Path, output: Path, formats: tuple[str, st
     try:
         reader = spark.read if formats[0] == "parquet" else spark.read.options(header=True, multiLine=True, escape='"')
         frame = reader.format(formats[0]).load(str(source))
-        scored = score_spark_frame(spark, model_uri, frame, types)
+        if frame.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:  # a small file is one partition
+            frame = frame.repartition(spark.sparkContext.defaultParallelism)
+        # Kept once computed: the counts below read the answers instead of scoring the table again.
+        scored = score_spark_frame(spark, model_uri, frame, types).persist(StorageLevel.MEMORY_AND_DISK)
         writer = scored.write if formats[1] == "parquet" else scored.write.options(header=True, escape='"')
         writer.format(formats[1]).save(str(output))
-        written = spark.read.parquet(str(output)) if formats[1] == "parquet" else \
-            spark.read.options(header=True, multiLine=True, escape='"').csv(str(output))
-        failed = written.filter(functions.coalesce(functions.col(ERROR_COLUMN), functions.lit("")) != "").count()
-        return written.count(), failed
+        failed = scored.filter(functions.coalesce(functions.col(ERROR_COLUMN), functions.lit("")) != "").count()
+        return scored.count(), failed
     finally:
         spark.stop()
 
