@@ -7,6 +7,7 @@ study's turn lock, so each trial is handed to one worker and no example of a com
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import warnings
@@ -78,12 +79,7 @@ class StudyStore:
             return optuna.storages.RDBStorage(self.url,
                                               engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_SECONDS}})
         self._check_dialect()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
-            return optuna.storages.RDBStorage(
-                self.url, heartbeat_interval=self.heartbeat_seconds,
-                grace_period=self.heartbeat_seconds * STALE_AFTER_BEATS,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+        return _server_storage(self.url, self.heartbeat_seconds)
 
     def turn_lock(self) -> TurnLock:
         """The lock a worker holds while it claims a trial: a PostgreSQL advisory lock (released by the server
@@ -100,6 +96,17 @@ class StudyStore:
         if backend != "postgresql":
             raise ValueError(f"a shared study needs PostgreSQL (postgresql://...) or a journal file path, not "
                              f"{backend}: {self.describe()}")
+
+
+@functools.cache
+def _server_storage(url: str, heartbeat_seconds: int) -> optuna.storages.BaseStorage:
+    """One storage per process for each database: each keeps a pool of connections, and one per call would
+    soon use up the server's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=heartbeat_seconds, grace_period=heartbeat_seconds * STALE_AFTER_BEATS,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
 
 
 class AdvisoryLock:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from pipelines.optimizers.search import WORKER_ATTR
@@ -127,3 +128,19 @@ def test_three_workers_share_one_search_and_a_killed_one_loses_nothing(tmp_path)
         survivors = {trial.user_attrs[WORKER_ATTR].rpartition(":")[2] for trial in complete}
         assert {str(workers[0].pid), str(workers[2].pid)} <= survivors
         assert all((tmp_path / name / "cache").exists() for name in ("first", "joiner2"))
+
+
+@needs_postgres
+def test_asking_a_shared_store_again_and_again_holds_no_more_connections():
+    with postgres_cluster() as url:
+        store = StudyStore(url, "polled")
+        assert store.storage() is StudyStore(url, "another").storage()  # one pool of connections per database
+        optuna.create_study(study_name="polled", storage=store.storage())
+        for _ in range(150):  # what a waiting worker does for as long as it waits
+            assert store.exists()
+            optuna.load_study(study_name="polled", storage=store.storage()).get_trials()
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        with engine.connect() as connection:
+            count = connection.execute(sqlalchemy.text("SELECT count(*) FROM pg_stat_activity "
+                                                       "WHERE datname = current_database()")).scalar()
+        assert count <= 10  # the server allows 100

@@ -65,12 +65,13 @@ def _join(started: list, run_id: str, storage: str, directory: Path, tracking_ur
 
 def _wait_for_running_trial(store: StudyStore, process: subprocess.Popen, timeout: float) -> int:
     deadline = time.monotonic() + timeout
+    while not store.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    study = optuna.load_study(study_name=store.name, storage=store.storage())
     while time.monotonic() < deadline:
-        if store.exists():
-            study = optuna.load_study(study_name=store.name, storage=store.storage())
-            for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-                if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
-                    return trial.number
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
+                return trial.number
         time.sleep(0.2)
     raise AssertionError(f"worker {process.pid} started no trial within {timeout} s")
 
