@@ -39,6 +39,7 @@ def run(quick: bool) -> dict[str, Any]:
     with postgres_cluster() as storage:
         rows = [_measure(storage, workers, plan) for workers in (1, 2)]
     return {**plan, "rows": rows, "speed_up": rows[0]["search_seconds"] / rows[1]["search_seconds"],
+            "call_rate_speed_up": rows[1]["search_lm_calls_per_minute"] / rows[0]["search_lm_calls_per_minute"],
             "whole_speed_up": rows[0]["seconds"] / rows[1]["seconds"]}
 
 
@@ -60,8 +61,10 @@ def _measure(storage: str, workers: int, plan: dict[str, Any]) -> dict[str, Any]
     trials = optuna.load_study(study_name=store.name, storage=store.storage()).get_trials(
         deepcopy=False, states=(TrialState.COMPLETE,))
     search_seconds = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
+    search_calls = sum(trial.user_attrs["lm_calls"] for trial in trials)
     return {"workers": workers, "trials": len(trials), "seconds": seconds, "search_seconds": search_seconds,
-            "trials_per_minute": 60 * len(trials) / search_seconds, "lm_calls": summary["lm_calls"],
+            "trials_per_minute": 60 * len(trials) / search_seconds, "search_lm_calls": search_calls,
+            "search_lm_calls_per_minute": 60 * search_calls / search_seconds, "lm_calls": summary["lm_calls"],
             "score": summary["score"], "baseline_score": summary["baseline_score"],
             "by_worker": _trials_by_worker(trials)}
 
@@ -83,6 +86,12 @@ def _finished(worker: subprocess.Popen) -> str:
     return out
 
 
+def _calls(row: dict[str, Any]) -> str:
+    if "search_lm_calls" not in row:  # measured before the search's calls were counted
+        return "-"
+    return f"{row['search_lm_calls']} ({row['search_lm_calls_per_minute']:.1f})"
+
+
 def _trials_by_worker(trials: list[optuna.trial.FrozenTrial]) -> list[int]:
     counts: dict[str, int] = {}
     for trial in trials:
@@ -94,17 +103,19 @@ def _trials_by_worker(trials: list[optuna.trial.FrozenTrial]) -> list[int]:
 def report(result: dict[str, Any]) -> str:
     search = result["search"]
     rows = [f"| {row['workers']} | {row['trials']} | {row['search_seconds']:.0f} | {row['trials_per_minute']:.1f} | "
-            f"{row['seconds']:.0f} | {row['lm_calls']} | {row['baseline_score']:.3f} -> {row['score']:.3f} | "
-            f"{', '.join(map(str, row['by_worker']))} |" for row in result["rows"]]
+            f"{_calls(row)} | {row['seconds']:.0f} | {row['lm_calls']} | {row['baseline_score']:.3f} -> "
+            f"{row['score']:.3f} | {', '.join(map(str, row['by_worker']))} |" for row in result["rows"]]
+    rate = (f"; of the LM calls per minute in it (the sampler may choose costlier combinations in one row than in "
+            f"the other): {result['call_rate_speed_up']:.2f}x" if "call_rate_speed_up" in result else "")
     return "\n".join([
         f"classify on TREC: train {result['train']}, {search['num_trials']} minibatch trials of "
         f"{search['minibatch_size']}, {search['val_size']} validation examples, {search['num_candidates']} "
         "candidates per predictor. In a shared study the two anchors and the full evaluation are scored in "
         "minibatch-sized parts, so the workers share them: hence more trials than 2 + 16 + 1.", "",
-        "| workers | trials | search phase s | trials per minute | whole run s | LM calls (first worker) | "
-        "validation score | trials per worker |",
-        "|---:|---:|---:|---:|---:|---:|---|---|",
+        "| workers | trials | search phase s | trials per minute | search LM calls (per minute) | whole run s | "
+        "LM calls (first worker) | validation score | trials per worker |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|---|",
         *rows, "",
-        f"Speed-up of the search phase with two workers: {result['speed_up']:.2f}x; of the whole run: "
+        f"Speed-up of the search phase with two workers: {result['speed_up']:.2f}x{rate}; of the whole run: "
         f"{result['whole_speed_up']:.2f}x (the baseline, bootstrapping, proposals and the final score are one "
         "worker's in both)."])
