@@ -130,7 +130,6 @@ class Progress:
         return sum(self.finished[kind] for kind in SEARCH_KINDS)
 
 
-
 class _Turn:
     """The turn lock, held from planning a trial until its examples are claimed, and released then."""
 
@@ -176,7 +175,8 @@ class Search:
                 time.sleep(WAIT_SECONDS)
 
     def _next(self) -> tuple[Progress, bool]:
-        """Under the turn lock: rebuild the state, and start the next trial if there is one to start."""
+        """Under the turn lock: rebuild the state, and start the next trial if there is one to start. The
+        progress returned is the one the trial was planned on; the next call rebuilds it anyway."""
         state = self.state
         with _Turn(state.turn_lock) as turn:
             with warnings.catch_warnings():
@@ -197,7 +197,7 @@ class Search:
             state.trials_run += 1
             for listener in self.listeners:
                 listener.on_trial(record, state.space)
-        return self._refresh(), True
+        return progress, True
 
     def _refresh(self) -> Progress:
         """The score book and the trial counts, from every trial in the study."""
