@@ -35,12 +35,16 @@ def _worker(tmp_path: Path, name: str, target: str, *flags: str) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _running_trial_of(study: optuna.Study, process: subprocess.Popen, timeout: float) -> int:
+def running_trial_of(store: StudyStore, process: subprocess.Popen, timeout: float) -> tuple[optuna.Study, int]:
+    """The study in `store`, once it exists, and the number of a trial `process` is running in it."""
     deadline = time.monotonic() + timeout
+    while not store.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    study = optuna.load_study(study_name=store.name, storage=store.storage())
     while time.monotonic() < deadline:
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
-                return trial.number
+                return study, trial.number
         time.sleep(0.02)
     raise AssertionError(f"worker {process.pid} started no trial within {timeout} s")
 
@@ -81,11 +85,7 @@ def test_in_a_journal_the_trial_of_a_killed_worker_is_redone_once_it_is_marked_f
     journal = tmp_path / "shared" / "search.journal"
     first, victim = (_worker(tmp_path, "first", f"{journal}#shared"),
                      _worker(tmp_path, "joiner", f"{journal}#shared", "--join"))
-    store = StudyStore(str(journal), "shared")
-    while not store.exists():
-        time.sleep(0.1)
-    study = optuna.load_study(study_name="shared", storage=store.storage())
-    killed = _running_trial_of(study, victim, timeout=120)
+    study, killed = running_trial_of(StudyStore(str(journal), "shared"), victim, timeout=120)
     victim.kill()
     victim.wait()
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) or len(
@@ -105,12 +105,8 @@ def test_three_workers_share_one_search_and_a_killed_one_loses_nothing(tmp_path)
         target = f"{url}#shared"
         workers = [_worker(tmp_path, "first", target), *(_worker(tmp_path, f"joiner{n}", target, "--join")
                                                           for n in (1, 2))]
-        store = StudyStore(url, "shared")
-        while not store.exists():
-            time.sleep(0.1)
-        study = optuna.load_study(study_name="shared", storage=store.storage())
         victim = workers[1]
-        killed_trial = _running_trial_of(study, victim, timeout=120)
+        study, killed_trial = running_trial_of(StudyStore(url, "shared"), victim, timeout=120)
         victim.kill()
         victim.wait()
         outputs = {worker.pid: worker.communicate(timeout=240) for worker in (workers[0], workers[2])}

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import mlflow
@@ -14,8 +13,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from pipelines.optimizers.search import WORKER_ATTR
 from pipelines.optimizers.storage import StudyStore
+from tests.reliability.test_shared_search import running_trial_of
 from tests.services import create_database, mlflow_server, needs_postgres, postgres_cluster
 from tests.sigflow.shared_search_run import SEARCH, command
 
@@ -63,19 +62,6 @@ def _join(started: list, run_id: str, storage: str, directory: Path, tracking_ur
                    "--threads", "2", "--json"], directory, tracking_uri)
 
 
-def _wait_for_running_trial(store: StudyStore, process: subprocess.Popen, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while not store.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    study = optuna.load_study(study_name=store.name, storage=store.storage())
-    while time.monotonic() < deadline:
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
-                return trial.number
-        time.sleep(0.2)
-    raise AssertionError(f"worker {process.pid} started no trial within {timeout} s")
-
-
 @needs_postgres
 @pytest.mark.local_lm
 @pytest.mark.timeout(1200)
@@ -91,7 +77,7 @@ def test_three_workers_share_a_search_and_its_tracking_server_and_a_killed_one_l
         joiners = [_join(started, run_id, storage, tmp_path / name, server) for name in ("second", "third")]
         store = StudyStore(storage, f"sigflow-{run_id}")
         victim, survivor = joiners
-        killed = _wait_for_running_trial(store, victim, timeout=900)
+        _, killed = running_trial_of(store, victim, timeout=900)
         victim.kill()
         victim.wait()
         first_out = _finish(first, tmp_path / "first", timeout=900)
