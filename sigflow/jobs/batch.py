@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from serving.batch import answer_types, score_frame, score_spark_frame
+from serving.batch import score_frame, score_spark_frame
 from serving.requests import ERROR_COLUMN, MAX_ROWS
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -75,7 +75,6 @@ def _on_spark(model_uri: str, source: Path, output: Path, formats: tuple[str, st
     from pyspark.sql import SparkSession, functions
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python: this one, with sigflow
-    types = answer_types(model_uri)
     spark = (SparkSession.builder.master(master).appName(f"sigflow batch {model_uri}")
              .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(MAX_ROWS)).getOrCreate())
     try:
@@ -84,7 +83,7 @@ def _on_spark(model_uri: str, source: Path, output: Path, formats: tuple[str, st
         if frame.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:  # a small file is one partition
             frame = frame.repartition(spark.sparkContext.defaultParallelism)
         # Kept once computed: the counts below read the answers instead of scoring the table again.
-        scored = score_spark_frame(spark, model_uri, frame, types).persist(StorageLevel.MEMORY_AND_DISK)
+        scored = score_spark_frame(spark, model_uri, frame).persist(StorageLevel.MEMORY_AND_DISK)
         writer = scored.write if formats[1] == "parquet" else scored.write.options(header=True, escape='"')
         writer.format(formats[1]).save(str(output))
         failed = scored.filter(functions.coalesce(functions.col(ERROR_COLUMN), functions.lit("")) != "").count()
