@@ -25,6 +25,7 @@ HEARTBEAT_SECONDS = 60
 STALE_AFTER_BEATS = 3  # a trial whose worker missed this many heartbeats is failed
 MAX_RETRIES = 2  # a failed-for-silence trial is queued again at most this often
 JOURNAL_LOCK_GRACE_SECONDS = 30  # a turn lock left by a killed worker is broken after this long
+SCHEMA_LOCK_NAME = "optuna schema"  # not a study name: studies are named sigflow or sigflow-<run id>
 
 
 class TurnLock(Protocol):
@@ -101,12 +102,19 @@ class StudyStore:
 @functools.cache
 def _server_storage(url: str, heartbeat_seconds: int) -> optuna.storages.BaseStorage:
     """One storage per process for each database: each keeps a pool of connections, and one per call would
-    soon use up the server's."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=heartbeat_seconds, grace_period=heartbeat_seconds * STALE_AFTER_BEATS,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+    soon use up the server's. Workers started together on an empty database would each create Optuna's tables
+    and all but one fail (optuna#1092), so they take turns at it."""
+    schema_lock = AdvisoryLock(url, SCHEMA_LOCK_NAME)
+    schema_lock.acquire()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # the heartbeat arguments
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=heartbeat_seconds, grace_period=heartbeat_seconds * STALE_AFTER_BEATS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
+                    max_retry=MAX_RETRIES))
+    finally:
+        schema_lock.release()
 
 
 class AdvisoryLock:

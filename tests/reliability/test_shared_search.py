@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from pipelines.optimizers.search import WORKER_ATTR
 from pipelines.optimizers.storage import StudyStore
 from tests.pipelines.optimizers.test_mipro import SEARCH
-from tests.services import needs_postgres, postgres_cluster
+from tests.services import create_database, needs_postgres, postgres_cluster
 
 COMMAND = [sys.executable, "-m", "tests.pipelines.optimizers.mipro_run"]
 SEARCH_TRIALS = 10  # as mipro_run configures the search
@@ -38,15 +38,18 @@ def _worker(tmp_path: Path, name: str, target: str, *flags: str) -> subprocess.P
 def running_trial_of(store: StudyStore, process: subprocess.Popen, timeout: float) -> tuple[optuna.Study, int]:
     """The study in `store`, once it exists, and the number of a trial `process` is running in it."""
     deadline = time.monotonic() + timeout
-    while not store.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    study = optuna.load_study(study_name=store.name, storage=store.storage())
-    while time.monotonic() < deadline:
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    study = None
+    while time.monotonic() < deadline and process.poll() is None:
+        if study is None and store.exists():
+            study = optuna.load_study(study_name=store.name, storage=store.storage())
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)) if study else ():
             if trial.user_attrs.get(WORKER_ATTR, "").endswith(f":{process.pid}"):
                 return study, trial.number
-        time.sleep(0.02)
-    raise AssertionError(f"worker {process.pid} started no trial within {timeout} s")
+        time.sleep(0.02 if study else 0.1)
+    stopped = "is still running"
+    if process.poll() is not None:
+        stopped = f"stopped with {process.returncode}: {process.stderr.read()[-2000:] if process.stderr else ''}"
+    raise AssertionError(f"worker {process.pid} started no trial within {timeout} s and {stopped}")
 
 
 def _check_the_search(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -140,3 +143,25 @@ def test_asking_a_shared_store_again_and_again_holds_no_more_connections():
             count = connection.execute(sqlalchemy.text("SELECT count(*) FROM pg_stat_activity "
                                                        "WHERE datname = current_database()")).scalar()
         assert count <= 10  # the server allows 100
+
+
+BUILD_STORAGE_WHEN_TOLD = """
+import pathlib, sys, time
+from pipelines.optimizers.storage import StudyStore
+while not pathlib.Path(sys.argv[2]).exists():
+    time.sleep(0.001)
+StudyStore(sys.argv[1]).storage()
+"""
+
+
+@needs_postgres
+def test_workers_started_together_on_an_empty_database_all_get_its_storage(tmp_path):
+    with postgres_cluster() as url:
+        for round_ in range(3):  # Optuna's tables are created once per database: a race in a fresh one each round
+            database, go = create_database(url, f"fresh{round_}"), tmp_path / f"go{round_}"
+            workers = [subprocess.Popen([sys.executable, "-c", BUILD_STORAGE_WHEN_TOLD, database, str(go)],
+                                        cwd=ROOT, text=True, stderr=subprocess.PIPE) for _ in range(4)]
+            time.sleep(3)  # until each has imported Optuna
+            go.touch()
+            errors = [worker.communicate(timeout=60)[1] for worker in workers]
+            assert [worker.returncode for worker in workers] == [0] * 4, next(filter(None, errors))[-2000:]
