@@ -87,12 +87,6 @@ def _finished(worker: subprocess.Popen) -> str:
     return out
 
 
-def _calls(row: dict[str, Any]) -> str:
-    if "search_lm_calls" not in row:  # measured before the search's calls were counted
-        return "-"
-    return f"{row['search_lm_calls']} ({row['search_lm_calls_per_minute']:.1f})"
-
-
 def _trials_by_worker(trials: list[optuna.trial.FrozenTrial]) -> list[int]:
     counts: dict[str, int] = {}
     for trial in trials:
@@ -104,8 +98,9 @@ def _trials_by_worker(trials: list[optuna.trial.FrozenTrial]) -> list[int]:
 def report(result: dict[str, Any]) -> str:
     search = result["search"]
     rows = [f"| {row['workers']} | {row['trials']} | {row['search_seconds']:.0f} | {row['trials_per_minute']:.1f} | "
-            f"{_calls(row)} | {row['seconds']:.0f} | {row['lm_calls']} | {row['baseline_score']:.3f} -> "
-            f"{row['score']:.3f} | {', '.join(map(str, row['by_worker']))} |" for row in result["rows"]]
+            f"{row['search_lm_calls']} ({row['search_lm_calls_per_minute']:.1f}) | {row['seconds']:.0f} | "
+            f"{row['lm_calls']} | {row['baseline_score']:.3f} -> {row['score']:.3f} | "
+            f"{', '.join(map(str, row['by_worker']))} |" for row in result["rows"]]
     rate = (f"; of the LM calls per minute in it (the sampler may choose costlier combinations in one row than in "
             f"the other): {result['call_rate_speed_up']:.2f}x" if result.get("call_rate_speed_up") else "")
     return "\n".join([
