@@ -44,6 +44,7 @@ BENCHMARKS = {
     "serving_load": "benchmarks.serving_load",
     "local_lm_throughput": "benchmarks.local_lm_throughput",
     "sigflow_demo": "benchmarks.sigflow_demo",
+    "demo_rag_choices": "benchmarks.demo_rag_choices",
     "distributed_search": "benchmarks.distributed_search",
     "batch_scoring": "benchmarks.batch_scoring",
     "vector_store_scale": "benchmarks.vector_store_scale",

@@ -25,6 +25,7 @@ from pipelines.optimizers.presets import SearchSettings
 from pipelines.programs import RAG, MultiHop
 from pipelines.programs.rag import rag_metrics
 from pipelines.retrieval.indexes import cached_store
+from pipelines.retrieval.store import VectorStore
 
 NUM_THREADS = 4
 METRICS = rag_metrics()
@@ -82,7 +83,7 @@ def _optimized(method: str, program: Module, train: list, choose: list, plan: Pl
     return compiled, optimizer.report()
 
 
-def _measure(method: str, build: Callable[[], Module], train: list, choose: list, scored: list,
+def measure(method: str, build: Callable[[], Module], train: list, choose: list, scored: list,
              plan: Plan) -> dict[str, Any]:
     with fresh_cache_dir(), context(lm=LM()):
         started = time.perf_counter()
@@ -110,21 +111,22 @@ def run(quick: bool) -> dict[str, Any]:
     scored = dev[plan.choose:plan.choose + plan.score]
     passages = quick_corpus(dataset, choose + scored) if quick else dataset.corpus
     store = cached_store("hotpotqa-quick" if quick else "hotpotqa", passages)
-    builds = {"rag": lambda: RAG(store), "multihop": lambda: MultiHop(store),
-              # The two choices of the shipped programs, measured against the alternative each was chosen over.
-              "rag-unbounded": lambda: _unbounded(RAG(store)),
-              "multihop-written": lambda: MultiHop(store, question_first=False)}
-
-    def build(method: str) -> Callable[[], Module]:
-        base = method.split("+")[0]
-        program = builds[base.removesuffix("-direct")]
-        return (lambda: _direct(program())) if base.endswith("-direct") else program
-
     settings = {"train": len(train), "choose": len(choose), "score": len(scored), "budget": plan.budget}
     methods = [checkpointed("hotpotqa_programs", method, settings,
-                            lambda method=method: _measure(method, build(method), train, choose, scored, plan),
-                            quick) for method in plan.methods]
+                            lambda method=method: measure(method, builder(method, store), train, choose, scored,
+                                                          plan), quick) for method in plan.methods]
     return {**settings, "methods": methods}
+
+
+def builder(method: str, store: VectorStore) -> Callable[[], Module]:
+    """What builds the program `method` names before its optimizer: `rag` or `multihop`, `-direct` to answer
+    without reasoning, and the alternatives the shipped programs' defaults were chosen over."""
+    builds = {"rag": lambda: RAG(store), "multihop": lambda: MultiHop(store),
+              "rag-unbounded": lambda: _unbounded(RAG(store)),
+              "multihop-written": lambda: MultiHop(store, question_first=False)}
+    base = method.split("+")[0]
+    program = builds[base.removesuffix("-direct")]
+    return (lambda: _direct(program())) if base.endswith("-direct") else program
 
 
 def report(result: dict[str, Any]) -> str:
