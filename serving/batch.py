@@ -68,15 +68,14 @@ def answer_types(model_uri: str) -> dict[str, str]:
     return {name: _spark_type(name, value) for name, value in answer.items()}
 
 
-def score_spark_frame(spark: SparkSession, model_uri: str, frame: SparkFrame,
-                      types: dict[str, str] | None = None) -> SparkFrame:
-    """`frame` with the answer columns of `types` (by default `answer_types`, learnt once the columns are
-    checked) beside it, scored by the Spark executors."""
+def score_spark_frame(spark: SparkSession, model_uri: str, frame: SparkFrame) -> SparkFrame:
+    """`frame` with the model's answer columns (`answer_types`, learnt once the columns are checked) beside
+    it, scored by the Spark executors."""
     from pyspark.sql import functions
 
     inputs = model_inputs(model_uri)
     check_columns(frame.columns, inputs, "the table")
-    types = types or answer_types(model_uri)
+    types = answer_types(model_uri)
     score = mlflow_module().pyfunc.spark_udf(
         spark, model_uri, result_type=", ".join(f"`{name}` {kind}" for name, kind in types.items()),
         env_manager="local", params=ROW_FAILURES, extra_env=WORKER_ENVIRONMENT)

@@ -14,7 +14,7 @@ import pytest
 from pipelines import LM, Predict, ScriptedLM
 from pipelines.datasets import load_dataset
 from pipelines.programs import Classify
-from serving.batch import answer_types, score_frame, score_spark_frame
+from serving.batch import score_frame, score_spark_frame
 from serving.publish import publish
 from sigflow.jobs.batch import batch_score
 
@@ -80,8 +80,8 @@ def test_spark_and_sigflow_batch_answer_200_rows_as_the_in_process_model(tmp_pat
     spark = SparkSession.builder.master("local[2]").config("spark.sql.execution.arrow.maxRecordsPerBatch",
                                                           "64").getOrCreate()
     try:
-        scored = score_spark_frame(spark, model_uri, spark.createDataFrame(table).repartition(2),
-                                   answer_types(model_uri)).toPandas().sort_values("id")
+        scored = score_spark_frame(spark, model_uri, spark.createDataFrame(table).repartition(2)
+                                   ).toPandas().sort_values("id")
     finally:
         spark.stop()
     assert list(scored["label"]) == list(expected["label"])
