@@ -1,6 +1,7 @@
 """TREC question classification with the embedded model: zero-shot, `LabeledFewShot(4)`, `BootstrapFewShot`
 (4 bootstrapped + 4 labeled demos), `KNNFewShot` (the 4, 8 or 16 training questions nearest each call, with
-their labels; dev is where one is chosen), `MIPRO` light and `GEPA` at MIPRO light's LM calls, each compiled
+their labels, nearest by meaning (MiniLM) or by the words they share (TF-IDF, `lexical`); dev is where one is
+chosen), `MIPRO` light and `GEPA` at MIPRO light's LM calls, each compiled
 on `train`, validated on dev (300) and scored on test (500), with 95% bootstrap intervals. Every method starts
 with an empty LM cache, so its LM calls are real: the optimizer's task calls (bootstrapping, trials) and its
 instruction proposals are counted apart from the evaluation calls. Program runs are those the optimizer
@@ -23,11 +24,14 @@ from pipelines.programs import Classify
 
 METRIC = accuracy("label")
 NUM_THREADS = 4
-KNN_CHOICES = (4, 8, 16)  # demos per call; the table's dev column is where one is chosen
+# Demos per call, nearest by meaning (`knn-8`) or by shared words (`knn-lexical-8`); the table's dev column is
+# where one is chosen.
+KNN_METHODS = tuple(f"knn-{similarity}{k}" for similarity in ("", "lexical-") for k in (4, 8, 16))
 REFLECTIVE_BUDGET = 330  # LM calls: what MIPRO light spends here (320 program runs, 6 proposals)
-METHODS = ("zero-shot", "labeled", "bootstrap", *(f"knn-{k}" for k in KNN_CHOICES), "mipro", "gepa")
+METHODS = ("zero-shot", "labeled", "bootstrap", *KNN_METHODS, "mipro", "gepa")
 # The claims under test are settled first (demos chosen per call, MIPRO against zero-shot), the slowest last.
-MEASURING_ORDER = ("zero-shot", *(f"knn-{k}" for k in KNN_CHOICES), "mipro", "gepa", "labeled", "bootstrap")
+MEASURING_ORDER = ("zero-shot", "knn-4", "knn-8", "knn-lexical-8", "knn-16", "knn-lexical-4", "knn-lexical-16",
+                   "mipro", "gepa", "labeled", "bootstrap")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ def _compile(method: str, train: list, dev: list, plan: Plan) -> tuple[Any, dict
     if method == "labeled":
         return LabeledFewShot(k=demos["max_labeled_demos"]).compile(program, train), {}
     if method.startswith("knn-"):
-        return KNNFewShot(k=int(method.removeprefix("knn-"))).compile(program, train), {}
+        *similarity, k = method.removeprefix("knn-").split("-")
+        return KNNFewShot(k=int(k), similarity="".join(similarity) or "semantic").compile(program, train), {}
     if method == "gepa":
         budget = plan.reflective_budget
         optimizer = GEPA(METRIC, max_metric_calls=budget, num_threads=NUM_THREADS, budget=Budget(max_calls=budget))

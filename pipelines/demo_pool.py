@@ -1,18 +1,22 @@
 """`DemoPool`: demos chosen per call, those of the `k` training examples whose key fields are nearest the
-call's, by the embeddings and FAISS index retrieval uses. A predictor with a pool shows those instead of its
-fixed demos."""
+call's: by meaning (the embeddings and FAISS index retrieval uses) or by the words they share (TF-IDF). A
+predictor with a pool shows those instead of its fixed demos."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pipelines.fieldtypes import render
 from pipelines.primitives import Example
 
-if TYPE_CHECKING:  # the index is built on first use: declaring or loading a program loads no model
-    from pipelines.retrieval.store import VectorStore
+SIMILARITIES = ("semantic", "lexical")
+"""How a pool compares inputs: by MiniLM embeddings (what they are about), or by TF-IDF over their words and
+word pairs (how they are put: TREC's "How many ..." questions are numeric whatever they ask about)."""
+
+Search = Callable[[str, int], list[int]]
+"""A pool's index: the positions of the `n` key texts nearest a query, nearest first."""
 
 
 class DemoPool:
@@ -20,9 +24,12 @@ class DemoPool:
     with the same key text are one example's (the steps of one agent run): a call is shown every demo of
     each of the `k` nearest examples, in the pool's order, the nearest example last, next to the call's own
     inputs. An example whose key text equals the call's is skipped, so a training example never answers
-    itself."""
+    itself. `similarity` is one of `SIMILARITIES`."""
 
-    def __init__(self, demos: Sequence[Example], *, k: int, keys: Sequence[str]):
+    def __init__(self, demos: Sequence[Example], *, k: int, keys: Sequence[str], similarity: str = "semantic"):
+        if similarity not in SIMILARITIES:
+            raise ValueError(f"a demo pool compares inputs by one of {', '.join(SIMILARITIES)}, "
+                             f"got {similarity!r}")
         if k < 1:
             raise ValueError(f"a demo pool shows at least 1 example per call, got k={k}")
         if not keys:
@@ -33,10 +40,11 @@ class DemoPool:
         self.demos = list(demos)
         self.k = k
         self.keys = tuple(keys)
+        self.similarity = similarity
         self._by_key: dict[str, list[Example]] = {}
         for demo in self.demos:
             self._by_key.setdefault(self.key_text(demo), []).append(demo)
-        self._store: VectorStore | None = None
+        self._search: Search | None = None
         self._lock = threading.Lock()
 
     def nearest(self, inputs: Mapping[str, Any]) -> list[Example]:
@@ -45,22 +53,19 @@ class DemoPool:
             return []
         query = self.key_text(inputs)
         examples = list(self._by_key)
-        hits = self._index().search(query, min(len(examples), self.k + 1))
-        chosen = [examples[int(hit.passage.id)] for hit in hits if examples[int(hit.passage.id)] != query][:self.k]
+        positions = self._index()(query, min(len(examples), self.k + 1))
+        chosen = [examples[position] for position in positions if examples[position] != query][:self.k]
         return [demo for key in reversed(chosen) for demo in self._by_key[key]]
 
     def key_text(self, values: Mapping[str, Any]) -> str:
         return "\n".join(render(values[key]) for key in self.keys)
 
-    def _index(self) -> VectorStore:
+    def _index(self) -> Search:
+        """Built on first use: declaring or loading a program loads no model."""
         with self._lock:
-            if self._store is None:
-                from pipelines.retrieval.passage import Passage
-                from pipelines.retrieval.store import VectorStore
-
-                examples = [Passage(str(index), "", key) for index, key in enumerate(self._by_key)]
-                self._store = VectorStore.build(examples, progress=False)
-            return self._store
+            if self._search is None:
+                self._search = (_lexical if self.similarity == "lexical" else _semantic)(list(self._by_key))
+            return self._search
 
     def with_k(self, k: int) -> DemoPool:
         """This pool showing `k` examples per call, sharing its index (built now, once for every copy)."""
@@ -72,9 +77,24 @@ class DemoPool:
         return self._sharing(self.k)
 
     def _sharing(self, k: int) -> DemoPool:
-        copied = DemoPool(self.demos, k=k, keys=self.keys)
-        copied._store = self._store
+        copied = DemoPool(self.demos, k=k, keys=self.keys, similarity=self.similarity)
+        copied._search = self._search
         return copied
 
     def __repr__(self) -> str:
-        return f"DemoPool({len(self.demos)} demos, k={self.k}, keys={list(self.keys)})"
+        return (f"DemoPool({len(self.demos)} demos, k={self.k}, keys={list(self.keys)}, "
+                f"similarity={self.similarity!r})")
+
+
+def _semantic(texts: list[str]) -> Search:
+    from pipelines.retrieval.passage import Passage
+    from pipelines.retrieval.store import VectorStore
+
+    store = VectorStore.build([Passage(str(index), "", text) for index, text in enumerate(texts)], progress=False)
+    return lambda query, n: [int(hit.passage.id) for hit in store.search(query, n)]
+
+
+def _lexical(texts: list[str]) -> Search:
+    from pipelines.retrieval.lexical import LexicalIndex
+
+    return LexicalIndex(texts).search

@@ -19,8 +19,9 @@ from pipelines.versioned import FileFormat
 if TYPE_CHECKING:  # state reads programs through their predictors' attributes; modules import this file
     from pipelines.modules.module import Module, Predictor
 
-# Version 2 adds each predictor's `demo_pool` and `omitted` outputs (null and none in version 1).
-PROGRAM_STATE = FileFormat("sigflow.program", 2, "sigflow program state")
+# Version 2 adds each predictor's `demo_pool` and `omitted` outputs (null and none in version 1); version 3 the
+# pool's `similarity` (semantic in version 2).
+PROGRAM_STATE = FileFormat("sigflow.program", 3, "sigflow program state")
 
 
 class StateError(ValueError):
@@ -50,7 +51,8 @@ def _predictor_state(predictor: Predictor) -> dict[str, Any]:
 def _pool_state(pool: DemoPool | None) -> dict[str, Any] | None:
     if pool is None:
         return None
-    return {"k": pool.k, "keys": list(pool.keys), "demos": demos_to_jsonable(pool.demos)}
+    return {"k": pool.k, "keys": list(pool.keys), "similarity": pool.similarity,
+            "demos": demos_to_jsonable(pool.demos)}
 
 
 def demos_to_jsonable(demos: list[Example]) -> list[dict[str, Any]]:
@@ -152,8 +154,8 @@ def _prepare(name: str, predictor: Predictor, saved: dict[str, Any], source: str
             {f["name"]: str(f["desc"]) for f in saved["fields"]})
         demos = demos_from_jsonable(signature, saved["demos"])
         pool = saved.get("demo_pool")
-        demo_pool = (DemoPool(demos_from_jsonable(signature, pool["demos"]), k=pool["k"], keys=pool["keys"])
-                     if pool else None)
+        demo_pool = (DemoPool(demos_from_jsonable(signature, pool["demos"]), k=pool["k"], keys=pool["keys"],
+                              similarity=pool.get("similarity", "semantic")) if pool else None)
         lm = LM(**saved["lm"]) if saved.get("lm") else None
     except (KeyError, TypeError, ValueError) as error:
         raise StateError(f"{source}: predictor {name!r} cannot be loaded: {error}") from error

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipelines.demo_pool import DemoPool
+from pipelines.demo_pool import SIMILARITIES, DemoPool
 from pipelines.evaluation.metrics import Metric
 from pipelines.lm.budget import Budget
 from pipelines.modules import Module
@@ -22,16 +22,18 @@ class KNNFewShot(Optimizer):
     """`k` demos per call from each predictor's pool. With a `metric`, the program first runs on up to
     `max_bootstrap_runs` training examples (all by default) and its passing runs become demos; without one,
     the pool holds labels only. `keys` names the input fields compared (default: the predictor's inputs that
-    are also the training examples' inputs, such as the question). A spent `budget` ends bootstrapping
-    early; the examples not reached give labeled demos."""
+    are also the training examples' inputs, such as the question) and `similarity` how: by meaning
+    ("semantic", MiniLM) or by shared words ("lexical", TF-IDF). A spent `budget` ends bootstrapping early;
+    the examples not reached give labeled demos."""
 
     def __init__(self, k: int = 4, metric: Metric | Callable[..., Any] | None = None, *,
-                 max_bootstrap_runs: int | None = None, keys: Sequence[str] | None = None, num_threads: int = 4,
-                 budget: Budget | None = None, seed: int = 0):
+                 max_bootstrap_runs: int | None = None, keys: Sequence[str] | None = None,
+                 similarity: str = "semantic", num_threads: int = 4, budget: Budget | None = None, seed: int = 0):
         self.k = k
         self.metric = metric
         self.max_bootstrap_runs = max_bootstrap_runs
         self.keys = keys
+        self.similarity = similarity
         self.num_threads = num_threads
         self.budget = budget
         self.seed = seed
@@ -42,6 +44,8 @@ class KNNFewShot(Optimizer):
         check_inputs(program, trainset)
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
+        if self.similarity not in SIMILARITIES:
+            raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}")
         bootstrapped, self.program_runs_, self.stopped_by_budget_ = self._bootstrap(program, list(trainset))
         compiled = program.deepcopy()
         labels = LabelledDemos(compiled)
@@ -50,7 +54,8 @@ class KNNFewShot(Optimizer):
             keys = pool_keys(predictor, trainset, self.keys)
             passed = bootstrapped.get(name, [])
             pool = whole_demos(predictor, pool_of(keys, passed, labels.of(name, predictor, trainset)))
-            predictor.demos, predictor.demo_pool = [], DemoPool(pool, k=self.k, keys=keys)
+            predictor.demos = []
+            predictor.demo_pool = DemoPool(pool, k=self.k, keys=keys, similarity=self.similarity)
             self.pool_sizes_[name] = {"bootstrapped": len(passed), "labeled": len(pool) - len(passed)}
         return compiled
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from pipelines import LM, ChainOfThought, Example, Module, Predict, Signature, StateError
 from pipelines.adapter import format_messages
+from pipelines.demo_pool import DemoPool
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -51,7 +52,7 @@ def test_saved_state_is_json_without_secrets(tmp_path):
     _trained().save(tmp_path / "program.json")
     text = (tmp_path / "program.json").read_text()
     state = json.loads(text)
-    assert state["format"] == "sigflow.program" and state["version"] == 2
+    assert state["format"] == "sigflow.program" and state["version"] == 3
     assert set(state["predictors"]) == {"classify", "answer.predict"}
     assert "SECRET" not in text and "api_key" not in text
 
@@ -75,9 +76,9 @@ def test_every_mismatch_is_reported_at_once(tmp_path):
 
 def test_a_newer_format_is_refused_with_a_clear_message(tmp_path):
     state = json.loads((FIXTURES / "program_state_v1.json").read_text())
-    state["version"] = 3
+    state["version"] = 4
     (tmp_path / "newer.json").write_text(json.dumps(state))
-    with pytest.raises(StateError, match="format version 3; this sigflow reads up to 2: upgrade"):
+    with pytest.raises(StateError, match="format version 4; this sigflow reads up to 3: upgrade"):
         Program().load(tmp_path / "newer.json")
 
 
@@ -95,6 +96,26 @@ def test_the_version_1_fixture_still_loads(tmp_path):
     assert program.classify.demos[0]["label"] == "human"
     assert program.answer.predict.lm is None
     assert program.classify.demo_pool is None
+
+
+def test_the_version_2_fixture_still_loads_its_pool_as_semantic(tmp_path):
+    shutil.copy(FIXTURES / "program_state_v2.json", tmp_path / "v2.json")
+    program = Program().load(tmp_path / "v2.json")
+    pool = program.classify.demo_pool
+    assert (pool.k, pool.keys, pool.similarity) == (1, ("question",), "semantic")
+    assert [demo["label"] for demo in pool.demos] == ["human", "location"]
+    assert program.answer.predict.omitted == ("reasoning",)
+
+
+def test_a_lexical_pool_round_trips_and_chooses_as_it_did(tmp_path):
+    program = Program()
+    demos = [Example(question=question, label=label).with_inputs("question") for question, label in (
+        ("Who wrote the novel Hamlet?", "human"), ("Where is the town of Hamlet?", "location"))]
+    program.classify.demo_pool = DemoPool(demos, k=1, keys=["question"], similarity="lexical")
+    program.save(tmp_path / "program.json")
+    loaded = Program().load(tmp_path / "program.json").classify.demo_pool
+    assert loaded.similarity == "lexical"
+    assert loaded.nearest({"question": "Where is Hamlet?"})[0]["label"] == "location"
 
 
 @settings(max_examples=60, deadline=None)

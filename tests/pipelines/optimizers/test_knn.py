@@ -37,11 +37,26 @@ def test_a_pool_shows_every_demo_of_each_nearest_example_in_order_as_one_agent_r
     assert chosen[-3:] == steps and len(chosen) == 4 and chosen[0].label == "human"
 
 
-def test_a_pool_refuses_demos_without_its_keys_and_a_k_below_one():
+def test_a_lexical_pool_chooses_by_the_words_a_question_shares_where_meaning_chooses_by_topic():
+    demos = [Example(question=question, label=label).with_inputs("question") for question, label in (
+        ("Which museum of Paris holds the Mona Lisa?", "entity"), ("Who designed the Eiffel Tower of Paris?", "human"),
+        ("How many rivers cross Scotland?", "numeric"), ("How many lakes does Finland have?", "numeric"))]
+    question = {"question": "How many people live in Paris?"}
+    by_words = DemoPool(demos, k=2, keys=["question"], similarity="lexical").nearest(question)
+    by_meaning = DemoPool(demos, k=2, keys=["question"]).nearest(question)
+    assert [demo.label for demo in by_words] == ["numeric", "numeric"]
+    assert "numeric" not in [demo.label for demo in by_meaning]
+
+
+def test_a_pool_refuses_demos_without_its_keys_a_k_below_one_and_an_unknown_similarity():
     with pytest.raises(ValueError, match="lack the key field"):
         DemoPool([Example(label="human")], k=1, keys=["question"])
     with pytest.raises(ValueError, match="at least 1 example"):
         DemoPool(TRAIN, k=0, keys=["question"])
+    with pytest.raises(ValueError, match="semantic, lexical, got 'fuzzy'"):
+        DemoPool(TRAIN, k=1, keys=["question"], similarity="fuzzy")
+    with pytest.raises(ValueError, match="similarity must be one of"):
+        KNNFewShot(similarity="fuzzy").compile(Predict("question -> label"), TRAIN)
 
 
 def test_knn_with_labels_only_shows_each_call_its_nearest_training_questions():
