@@ -71,6 +71,7 @@ def checkpointed(benchmark: str, part: str, settings: dict[str, Any], measure: C
     whole benchmark is stored."""
     if quick:
         return measure()
+    settings = json.loads(json.dumps(settings))  # as stored: tuples become lists
     path = PARTIAL_DIR / benchmark / f"{part}.json"
     if path.exists():
         stored = json.loads(path.read_text())

@@ -18,6 +18,7 @@ from benchmarks.harness import checkpointed, fresh_cache_dir
 from benchmarks.stats import shown, with_interval
 from pipelines import LM, Budget, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
+from pipelines.demo_pool import DemoPool
 from pipelines.optimizers import GEPA, MIPRO, BootstrapFewShot, KNNFewShot, LabeledFewShot
 from pipelines.optimizers.presets import SearchSettings
 from pipelines.programs import Classify
@@ -28,6 +29,8 @@ NUM_THREADS = 4
 # where one is chosen.
 KNN_METHODS = tuple(f"knn-{similarity}{k}" for similarity in ("", "lexical-") for k in (4, 8, 16))
 REFLECTIVE_BUDGET = 330  # LM calls: what MIPRO light spends here (320 program runs, 6 proposals)
+# MIPRO may show each call its nearest training questions by meaning or by shared words, as KNNFewShot may.
+NEAREST = {"nearest_similarities": ("semantic", "lexical")}
 METHODS = ("zero-shot", "labeled", "bootstrap", *KNN_METHODS, "mipro", "gepa")
 # The claims under test are settled first (demos chosen per call, MIPRO against zero-shot), the slowest last.
 MEASURING_ORDER = ("zero-shot", "knn-4", "knn-8", "knn-lexical-8", "knn-16", "knn-lexical-4", "knn-lexical-16",
@@ -43,12 +46,12 @@ class Plan:
     reflective_budget: int = REFLECTIVE_BUDGET
 
 
-FULL = Plan(sizes={"train": None, "dev": None, "test": None})
+FULL = Plan(sizes={"train": None, "dev": None, "test": None}, search=NEAREST)
 # Quick mode smoke-tests every method in under a minute: a few questions, one demo of each kind, a one-trial
 # search over the original instruction (proposals cost 10-15 s a call here; the tests cover the proposer).
 QUICK = Plan(sizes={"train": 6, "dev": 2, "test": 2},
              search={"num_candidates": 1, "num_trials": 1, "minibatch_size": 2, "max_bootstrapped_demos": 1,
-                     "max_labeled_demos": 1}, reflective_budget=4)
+                     "max_labeled_demos": 1, **NEAREST}, reflective_budget=4)
 
 
 def splits(plan: Plan) -> tuple[list, list, list]:
@@ -84,6 +87,7 @@ def _compile(method: str, train: list, dev: list, plan: Plan) -> tuple[Any, dict
                       "search_score": optimizer.best_score_, "baseline_search_score": optimizer.baseline_score_,
                       "trials": len(optimizer.trials_), "instruction": compiled.classify.signature.instructions,
                       "demos": len(compiled.classify.demos), "omitted": list(compiled.classify.omitted),
+                      "demo_pool": _pool(compiled.classify.demo_pool),
                       "proposed_instructions": optimizer.proposed_["classify"]}
 
 
@@ -140,9 +144,42 @@ def report(result: dict[str, Any]) -> str:
         f"MIPRO light against zero-shot on test: {gain:+.3f}; against BootstrapFewShot: "
         f"{mipro['test_accuracy'] - by_name['bootstrap']['test_accuracy']:+.3f}. MIPRO made "
         f"{mipro.get('program_runs', 0)} program runs in {mipro.get('trials', 0)} trials (DSPy light: about 670); "
-        f"it chose {mipro.get('demos', 0)} demos and the instruction: \"{mipro.get('instruction', '')}\"",
-        *_proposals(mipro),
+        f"it chose {_demos_chosen(mipro)} and the instruction: \"{mipro.get('instruction', '')}\"",
+        *_chosen_on_dev(by_name), *_reflective(by_name), *_proposals(mipro),
     ])
+
+
+def _chosen_on_dev(by_name: dict[str, dict[str, Any]]) -> list[str]:
+    """The KNNFewShot setting and the method dev chooses, with their test accuracy: the claims' numbers."""
+    lines = [""]
+    for label, names in (("KNNFewShot setting", KNN_METHODS), ("method", METHODS)):
+        measured = [by_name[name] for name in names if name in by_name]
+        if not measured:
+            continue
+        chosen = max(measured, key=lambda m: m["dev_accuracy"])
+        lines.append(f"The {label} with the best dev accuracy is {chosen['method']} "
+                     f"({chosen['dev_accuracy']:.3f}); on test it scores {_accuracy(chosen, 'test')}.")
+    return lines
+
+
+def _reflective(by_name: dict[str, dict[str, Any]]) -> list[str]:
+    gepa, mipro = by_name.get("gepa"), by_name["mipro"]
+    if gepa is None:
+        return []
+    return ["", f"GEPA at a budget of {REFLECTIVE_BUDGET} LM calls: test {_accuracy(gepa, 'test')} in "
+            f"{gepa['compile_task_calls'] + gepa['compile_proposal_calls']} optimizer LM calls, against MIPRO "
+            f"light's {_accuracy(mipro, 'test')} in {mipro['compile_task_calls'] + mipro['compile_proposal_calls']}."]
+
+
+def _pool(pool: DemoPool | None) -> dict[str, Any] | None:
+    return None if pool is None else {"k": pool.k, "similarity": pool.similarity}
+
+
+def _demos_chosen(mipro: dict[str, Any]) -> str:
+    pool = mipro.get("demo_pool")
+    if pool:
+        return f"each call's {pool['k']} nearest training questions ({pool['similarity']})"
+    return f"{mipro.get('demos', 0)} demos"
 
 
 def _accuracy(method: dict[str, Any], split: str) -> str:

@@ -237,13 +237,14 @@ def _demo_counts(demo_sets: list[list[Example]], settings: SearchSettings) -> tu
 
 
 def _pool(name: str, predictor: Predictor, trainset: list[Example], demo_sets: DemoSets, labels: LabelledDemos,
-          settings: SearchSettings) -> tuple[list[Example], tuple[str, ...]]:
-    """The demos and key fields of the predictor's nearest-demos choice; none when the search has no such
-    choice."""
+          settings: SearchSettings) -> tuple[list[Example], tuple[str, ...], tuple[str, ...]]:
+    """The demos, key fields and similarities of the predictor's nearest-demos choices; none when the search
+    has no such choice."""
     if not settings.search_nearest_demos:
-        return [], ()
+        return [], (), settings.nearest_similarities
     keys = pool_keys(predictor, trainset)
-    return pool_of(keys, demo_sets.runs.get(name, []), labels.of(name, predictor, trainset)), keys
+    return (pool_of(keys, demo_sets.runs.get(name, []), labels.of(name, predictor, trainset)), keys,
+            settings.nearest_similarities)
 
 
 def _reasoning_choices(predictor: Predictor, settings: SearchSettings) -> tuple[bool, ...]:
@@ -282,5 +283,6 @@ def _inputs(program: Module, trainset: Sequence[Example], validation: Sequence[E
     def ids(examples: Sequence[Example]) -> str:
         return hashlib.sha256(json.dumps([e.example_id for e in examples]).encode()).hexdigest()[:16]
 
+    stored_settings = json.loads(json.dumps(asdict(settings)))  # as the study keeps them: tuples as lists
     return {"program": program.fingerprint(), "train": ids(trainset), "validation": ids(validation),
-            "settings": asdict(settings), "objectives": ["quality", *costs], "metric": metric.name, "seed": seed}
+            "settings": stored_settings, "objectives": ["quality", *costs], "metric": metric.name, "seed": seed}

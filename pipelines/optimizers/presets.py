@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from pipelines.demo_pool import SIMILARITIES
 from pipelines.optimizers.base import CallEstimate, bootstrap_runs_for
 
 
@@ -34,12 +35,21 @@ class SearchSettings:
     search_nearest_demos: bool = True
     """Also offer each predictor a pool of all the training demos, each call shown its nearest (KNNFewShot's
     way), as one more demo-set choice."""
+    nearest_similarities: tuple[str, ...] = ("semantic",)
+    """How that choice compares inputs (`demo_pool.SIMILARITIES`): one demo-set choice for each, so that
+    ("semantic", "lexical") lets the search find whether a task's neighbours share meaning or words."""
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             minimum = 1 if name in ("num_candidates", "minibatch_size") else 0
-            if value is not None and value < minimum:
+            if isinstance(value, int) and value < minimum:
                 raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        similarities = tuple(self.nearest_similarities)
+        if not similarities or len(set(similarities)) < len(similarities) or \
+                any(similarity not in SIMILARITIES for similarity in similarities):
+            raise ValueError(f"nearest_similarities must name one or more of {', '.join(SIMILARITIES)}, each "
+                             f"once, got {self.nearest_similarities!r}")
+        object.__setattr__(self, "nearest_similarities", similarities)
 
     @classmethod
     def preset(cls, name: str = "light", **overrides: Any) -> SearchSettings:

@@ -2,7 +2,8 @@
 
 A *combination* picks one instruction, one demo set and how many of its demos to show for every predictor,
 and whether a chain-of-thought step reasons or answers directly. Besides the fixed demo sets, a predictor may
-have a pool of demos from which each call is shown its nearest (`pools`): the last demo-set choice. Candidates
+have a pool of demos from which each call is shown its nearest (`pools`): the last demo-set choices, one for
+each way of comparing inputs the search may choose (by meaning, by shared words). Candidates
 are saved as JSON in the Optuna study, so a resumed search chooses from exactly the same ones without asking
 the LM again."""
 
@@ -37,8 +38,9 @@ class PredictorCandidates:
     """Instruction 0 is the predictor's own; demo set 0 is no demos, 1 labeled only, 2 BootstrapFewShot's.
     `demo_counts`, when given, are the numbers of demos the search may show from a set (its first ones);
     `reasoning` lists whether the step reasons, its own way first: (True, False) lets the search make a
-    chain-of-thought step answer directly. A non-empty `pool` adds one more demo-set choice: each call shows
-    its nearest demos from the pool, compared on the `pool_keys` fields."""
+    chain-of-thought step answer directly. A non-empty `pool` adds one more demo-set choice for each of
+    `pool_similarities`: each call shows its nearest demos from the pool, compared on the `pool_keys` fields
+    that way."""
 
     instructions: list[str]
     demo_sets: list[list[Example]]
@@ -46,19 +48,32 @@ class PredictorCandidates:
     reasoning: tuple[bool, ...] = (True,)
     pool: list[Example] = field(default_factory=list)
     pool_keys: tuple[str, ...] = ()
+    pool_similarities: tuple[str, ...] = ("semantic",)
     _whole: dict[tuple[str, ...], list[Example]] = field(default_factory=dict, init=False, compare=False,
                                                          repr=False)
-    _indexed: dict[tuple[str, ...], DemoPool] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _indexed: dict[tuple[tuple[str, ...], str], DemoPool] = field(default_factory=dict, init=False, compare=False,
+                                                                  repr=False)
 
     @property
     def nearest(self) -> int | None:
-        """The demo-set index that means "the pool's nearest", or None without a pool."""
+        """The first demo-set index that means "the pool's nearest" (one per similarity, in their order), or
+        None without a pool."""
         return len(self.demo_sets) if self.pool else None
+
+    @property
+    def num_demo_choices(self) -> int:
+        return len(self.demo_sets) + (len(self.pool_similarities) if self.pool else 0)
+
+    def similarity(self, demo_set: int) -> str | None:
+        """How the pool compares inputs for this demo-set choice; None for a fixed set."""
+        if not self.pool or demo_set < len(self.demo_sets):
+            return None
+        return self.pool_similarities[demo_set - len(self.demo_sets)]
 
     def choice(self, predictor: Predictor, instruction: int, demo_set: int, requested: int | None,
                reasons: bool) -> Choice:
         available = len(self._demos(predictor, demo_set, reasons))
-        wanted = requested if requested is not None else (NEAREST_DEMOS if demo_set == self.nearest else available)
+        wanted = requested if requested is not None else (NEAREST_DEMOS if self.similarity(demo_set) else available)
         shown = min(wanted, available)
         return instruction, demo_set if shown else 0, shown, int(reasons)
 
@@ -67,14 +82,15 @@ class PredictorCandidates:
         predictor.signature = predictor.signature.with_instructions(self.instructions[instruction])
         if len(self.reasoning) > 1:
             predictor.omitted = _omitted(predictor, reasons)
-        if demo_set == self.nearest:
-            predictor.demos, predictor.demo_pool = [], self._pool(predictor, reasons, shown)
+        similarity = self.similarity(demo_set)
+        if similarity:
+            predictor.demos, predictor.demo_pool = [], self._pool(predictor, reasons, shown, similarity)
         else:
             predictor.demos, predictor.demo_pool = list(self.demo_sets[demo_set][:shown]), None
 
     def _demos(self, predictor: Predictor, demo_set: int, reasons: bool) -> list[Example]:
         """A fixed set, or the pool's demos that are whole for the step reasoning or not."""
-        if demo_set != self.nearest:
+        if self.similarity(demo_set) is None:
             return self.demo_sets[demo_set]
         return self._whole_demos(predictor, _omitted(predictor, reasons))
 
@@ -84,12 +100,14 @@ class PredictorCandidates:
             self._whole[omitted] = whole_demos(predictor, self.pool, omitted)
         return self._whole[omitted]
 
-    def _pool(self, predictor: Predictor, reasons: bool, k: int) -> DemoPool:
-        """A pool showing `k` per call; its index is built once for each way the step reasons and shared."""
+    def _pool(self, predictor: Predictor, reasons: bool, k: int, similarity: str) -> DemoPool:
+        """A pool showing `k` per call; its index is built once for each way the step reasons and each
+        similarity, and shared."""
         omitted = _omitted(predictor, reasons)
-        if omitted not in self._indexed:
-            self._indexed[omitted] = DemoPool(self._whole_demos(predictor, omitted), k=k, keys=self.pool_keys)
-        return self._indexed[omitted].with_k(k)
+        if (omitted, similarity) not in self._indexed:
+            self._indexed[omitted, similarity] = DemoPool(self._whole_demos(predictor, omitted), k=k,
+                                                          keys=self.pool_keys, similarity=similarity)
+        return self._indexed[omitted, similarity].with_k(k)
 
 
 def _omitted(predictor: Predictor, reasons: bool) -> tuple[str, ...]:
@@ -126,7 +144,7 @@ class SearchSpace:
         values: dict[str, list[int]] = {}
         for name, candidates in self.predictors.items():
             values[f"{name}.instruction"] = list(range(len(candidates.instructions)))
-            values[f"{name}.demos"] = list(range(len(candidates.demo_sets) + bool(candidates.pool)))
+            values[f"{name}.demos"] = list(range(candidates.num_demo_choices))
             if candidates.demo_counts:
                 values[f"{name}.num_demos"] = list(candidates.demo_counts)
             if len(candidates.reasoning) > 1:
@@ -162,16 +180,21 @@ class SearchSpace:
 
     def describe(self, combination: Combination) -> dict[str, dict[str, Any]]:
         """What a combination chose, readable in a trial table."""
-        return {name: {"instruction_index": instruction, "instruction": self.predictors[name].instructions[instruction],
-                       "demo_set": "nearest" if demo_set == self.predictors[name].nearest else demo_set,
-                       "demos": shown, "reasons": bool(reasons)}
-                for name, (instruction, demo_set, shown, reasons) in zip(self.predictors, combination, strict=True)}
+        described = {}
+        for name, (instruction, demo_set, shown, reasons) in zip(self.predictors, combination, strict=True):
+            candidates = self.predictors[name]
+            similarity = candidates.similarity(demo_set)
+            described[name] = {"instruction_index": instruction, "instruction": candidates.instructions[instruction],
+                               "demo_set": "nearest" if similarity else demo_set, "demos": shown,
+                               "reasons": bool(reasons), **({"similarity": similarity} if similarity else {})}
+        return described
 
     def to_dict(self) -> dict[str, Any]:
         return {name: {"instructions": candidates.instructions,
                        "demo_sets": [demos_to_jsonable(demo_set) for demo_set in candidates.demo_sets],
                        "demo_counts": list(candidates.demo_counts), "reasoning": list(candidates.reasoning),
-                       "pool": demos_to_jsonable(candidates.pool), "pool_keys": list(candidates.pool_keys)}
+                       "pool": demos_to_jsonable(candidates.pool), "pool_keys": list(candidates.pool_keys),
+                       "pool_similarities": list(candidates.pool_similarities)}
                 for name, candidates in self.predictors.items()}
 
     @classmethod
@@ -187,7 +210,8 @@ class SearchSpace:
                                               tuple(saved.get("demo_counts", ())),
                                               tuple(saved.get("reasoning", (True,))),
                                               demos_from_jsonable(predictors[name].signature, saved.get("pool", [])),
-                                              tuple(saved.get("pool_keys", ())))
+                                              tuple(saved.get("pool_keys", ())),
+                                              tuple(saved.get("pool_similarities", ("semantic",))))
                     for name, saved in data.items()}, program)
 
 

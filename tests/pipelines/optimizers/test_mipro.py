@@ -1,6 +1,7 @@
 """The MIPRO-style search with a scripted LM: candidates, minibatches, budget, resume and the final choice."""
 
 import itertools
+import json
 import logging
 import random
 import signal
@@ -480,3 +481,26 @@ def test_a_reasoning_steps_nearest_demos_are_whole_runs_and_labels_only_when_it_
     built = space.build(program, direct).predict
     assert len(built.demo_pool.demos) == len(KINDS) and built.omitted == ("reasoning",)
     assert space.build(program, space.original).predict.demo_pool is None
+
+
+def test_the_nearest_demos_may_be_chosen_by_meaning_or_by_shared_words_and_the_choice_is_saved():
+    from pipelines.optimizers.search_space import PredictorCandidates, SearchSpace
+
+    program = Predict("question -> label")
+    space = SearchSpace({"self": PredictorCandidates(["Classify."], [[]], (), (True,), _kind_examples(KINDS),
+                                                     ("question",), ("semantic", "lexical"))}, program)
+    assert space.choices()["self.demos"] == [0, 1, 2]
+    lexical = space.combination({"self.instruction": 0, "self.demos": 2})
+    pool = space.build(program, lexical).demo_pool
+    assert (pool.similarity, pool.k) == ("lexical", 4)
+    assert [demo.label for demo in pool.nearest({"question": "How many strings does a violin have?"})][-2:] == \
+        ["numeric", "numeric"]
+    assert space.describe(lexical)["self"]["similarity"] == "lexical"
+    again = SearchSpace.from_dict(json.loads(json.dumps(space.to_dict())), program)
+    assert again.build(program, lexical).demo_pool.similarity == "lexical"
+
+
+@pytest.mark.parametrize("similarities", [(), ("semantic", "semantic"), ("fuzzy",)])
+def test_the_nearest_similarities_must_be_known_and_distinct(similarities):
+    with pytest.raises(ValueError, match="nearest_similarities must name one or more of semantic, lexical"):
+        SearchSettings(nearest_similarities=similarities)
