@@ -1,9 +1,8 @@
 """What `sigflow demo`'s RAG step could choose between: the shipped `rag` over all 2,225 BBC articles with
 chain of thought and answering directly, zero-shot and with demos (each question's nearest training
 questions with their labels, or BootstrapFewShot's), on sigflow's own BBC questions. The demo validates on
-its first dev questions (6 in today's plan, up to 20 in any plan chosen from here), so every score here is on
-dev[20:40], with a 95% bootstrap interval: what the demo is set to search is chosen on questions its own
-numbers never come from."""
+its first 20 dev questions, so every score here is on dev[20:40], with a 95% bootstrap interval: what the demo
+is set to search is chosen on questions its own numbers never come from."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from pipelines.datasets import load_dataset
 from pipelines.datasets.bbc import small_corpus
 from pipelines.retrieval.indexes import cached_store
 
-DEMO_VALIDATION = 20  # the most validation questions a demo plan may use: dev[:20]
+DEMO_VALIDATION = 20  # the demo's validation questions: dev[:20]
 METHODS = ("rag", "rag-direct", "rag-direct+knn", "rag+knn", "rag+bootstrap")
 FULL = Plan(train=None, choose=DEMO_VALIDATION, score=20, budget=OPTIMIZER_BUDGET, methods=METHODS)
 QUICK = Plan(train=4, choose=1, score=1, budget=6, quick=True, methods=("rag-direct", "rag-direct+knn"))
