@@ -1,6 +1,7 @@
-"""What TREC's labels alone give, with no LM: a k-nearest-neighbour vote over MiniLM embeddings (the same
-embedder and FAISS index `KNNFewShot` chooses demos with) and a TF-IDF + linear SVM (scikit-learn), both fit
-on the train split, scored on dev (300) and test (500) with 95% bootstrap intervals. The LM-based methods in
+"""What TREC's labels alone give, with no LM: a k-nearest-neighbour vote of the training questions nearest
+each question, by each similarity `KNNFewShot` chooses demos with (MiniLM embeddings and FAISS, TF-IDF over
+words and word pairs, both rankings fused), and a TF-IDF + linear SVM (scikit-learn), all fit on the train
+split, scored on dev (300) and test (500) with 95% bootstrap intervals. The LM-based methods in
 `optimizers_trec` are read against these."""
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from typing import Any
 
 from benchmarks.optimizers_trec import FULL, QUICK, splits
 from benchmarks.stats import shown, with_interval
-from pipelines.retrieval.passage import Passage
-from pipelines.retrieval.store import VectorStore
+from pipelines.demo_pool import SIMILARITIES, Search, nearest_search
 
-NEIGHBOURS = (1, 5, 15)
+NEIGHBOURS = (1, 4, 5, 8, 15, 16)
 
 
-def _knn_vote(train: list, examples: list, k: int, store: VectorStore) -> list[float]:
-    """Right (1.0) or not per example: the most common label of its `k` nearest training questions."""
+def _knn_vote(train: list, examples: list, k: int, search: Search) -> list[float]:
+    """Right (1.0) or not per example: the most common label of its `k` nearest training questions (the
+    nearest's label first among equals)."""
     labels = [example.label for example in train]
-    hits = store.search_batch([example.question for example in examples], k)
-    votes = [Counter(labels[int(hit.passage.id)] for hit in found).most_common(1)[0][0] for found in hits]
+    votes = [Counter(labels[position] for position in search(example.question, k)).most_common(1)[0][0]
+             for example in examples]
     return [float(vote == example.label) for vote, example in zip(votes, examples, strict=True)]
 
 
@@ -39,9 +40,12 @@ def _svm(train: list, examples: list) -> list[float]:
 def run(quick: bool) -> dict[str, Any]:
     train, dev, test = splits(QUICK if quick else FULL)
     started = time.perf_counter()
-    store = VectorStore.build([Passage(str(index), "", example.question) for index, example in enumerate(train)],
-                              progress=False)
-    methods = {f"kNN vote (k={k})": lambda examples, k=k: _knn_vote(train, examples, k, store) for k in NEIGHBOURS}
+    questions = [example.question for example in train]
+    methods = {}
+    for similarity in SIMILARITIES:
+        search = nearest_search(questions, similarity)
+        methods |= {f"kNN vote, {similarity} (k={k})": lambda examples, k=k, search=search:
+                    _knn_vote(train, examples, k, search) for k in NEIGHBOURS}
     methods["TF-IDF + linear SVM"] = lambda examples: _svm(train, examples)
     rows = [{"method": name, "dev": with_interval(score(dev)), "test": with_interval(score(test))}
             for name, score in methods.items()]

@@ -1,6 +1,6 @@
 """`DemoPool`: demos chosen per call, those of the `k` training examples whose key fields are nearest the
-call's: by meaning (the embeddings and FAISS index retrieval uses) or by the words they share (TF-IDF). A
-predictor with a pool shows those instead of its fixed demos."""
+call's: by meaning (the embeddings and FAISS index retrieval uses), by the words they share (TF-IDF), or by
+both ranks fused. A predictor with a pool shows those instead of its fixed demos."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 from pipelines.fieldtypes import render
 from pipelines.primitives import Example
 
-SIMILARITIES = ("semantic", "lexical")
-"""How a pool compares inputs: by MiniLM embeddings (what they are about), or by TF-IDF over their words and
-word pairs (how they are put: TREC's "How many ..." questions are numeric whatever they ask about)."""
+SIMILARITIES = ("semantic", "lexical", "hybrid")
+"""How a pool compares inputs: by MiniLM embeddings (what they are about), by TF-IDF over their words and word
+pairs (how they are put: TREC's "How many ..." questions are numeric whatever they ask about), or by both,
+their rankings fused by reciprocal rank (Cormack et al., 2009)."""
+RANK_CONSTANT = 60  # reciprocal rank fusion's k: a text's fused score is the sum of 1 / (60 + its rank)
 
 Search = Callable[[str, int], list[int]]
 """A pool's index: the positions of the `n` key texts nearest a query, nearest first."""
@@ -64,7 +66,7 @@ class DemoPool:
         """Built on first use: declaring or loading a program loads no model."""
         with self._lock:
             if self._search is None:
-                self._search = (_lexical if self.similarity == "lexical" else _semantic)(list(self._by_key))
+                self._search = nearest_search(list(self._by_key), self.similarity)
             return self._search
 
     def with_k(self, k: int) -> DemoPool:
@@ -86,6 +88,11 @@ class DemoPool:
                 f"similarity={self.similarity!r})")
 
 
+def nearest_search(texts: list[str], similarity: str) -> Search:
+    """An index of `texts` that ranks them by `similarity` to a query (what a pool and a kNN vote use)."""
+    return _INDEXES[similarity](texts)
+
+
 def _semantic(texts: list[str]) -> Search:
     from pipelines.retrieval.passage import Passage
     from pipelines.retrieval.store import VectorStore
@@ -98,3 +105,28 @@ def _lexical(texts: list[str]) -> Search:
     from pipelines.retrieval.lexical import LexicalIndex
 
     return LexicalIndex(texts).search
+
+
+def _hybrid(texts: list[str]) -> Search:
+    """Both rankings, each deep enough to hold most of the other's top, fused by reciprocal rank."""
+    searches = (_semantic(texts), _lexical(texts))
+
+    def search(query: str, n: int) -> list[int]:
+        depth = min(len(texts), max(4 * n, 50))
+        return fused([ranked(query, depth) for ranked in searches], n)
+
+    return search
+
+
+def fused(rankings: Sequence[Sequence[int]], n: int) -> list[int]:
+    """The `n` best positions by reciprocal rank fusion of `rankings` (each nearest first): a text near the
+    top of both beats one at the top of one and absent from the other; equal scores in position order."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, position in enumerate(ranking):
+            scores[position] = scores.get(position, 0.0) + 1.0 / (RANK_CONSTANT + rank)
+    return sorted(scores, key=lambda position: (-scores[position], position))[:n]
+
+
+_INDEXES: dict[str, Callable[[list[str]], Search]] = {"semantic": _semantic, "lexical": _lexical,
+                                                      "hybrid": _hybrid}

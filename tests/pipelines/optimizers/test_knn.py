@@ -3,7 +3,7 @@
 import pytest
 
 from pipelines import Budget, ChainOfThought, Example, Predict, ScriptedLM, accuracy, context
-from pipelines.demo_pool import DemoPool
+from pipelines.demo_pool import DemoPool, fused
 from pipelines.optimizers import KNNFewShot
 from pipelines.state import program_state
 
@@ -48,12 +48,20 @@ def test_a_lexical_pool_chooses_by_the_words_a_question_shares_where_meaning_cho
     assert "numeric" not in [demo.label for demo in by_meaning]
 
 
+def test_a_hybrid_pool_ranks_a_text_near_the_top_of_both_rankings_first():
+    assert fused([[5, 1, 2], [1, 7, 2]], 1) == [1]
+    assert fused([[5, 1, 2], [1, 7, 2]], 3) == [1, 2, 5]  # third in both beats first in one
+    questions = {"question": "How many people live in Paris?"}
+    hybrid = DemoPool(TRAIN, k=3, keys=["question"], similarity="hybrid").nearest(questions)
+    assert len(hybrid) == 3 and hybrid[-1].question.startswith("How many")
+
+
 def test_a_pool_refuses_demos_without_its_keys_a_k_below_one_and_an_unknown_similarity():
     with pytest.raises(ValueError, match="lack the key field"):
         DemoPool([Example(label="human")], k=1, keys=["question"])
     with pytest.raises(ValueError, match="at least 1 example"):
         DemoPool(TRAIN, k=0, keys=["question"])
-    with pytest.raises(ValueError, match="semantic, lexical, got 'fuzzy'"):
+    with pytest.raises(ValueError, match="semantic, lexical, hybrid, got 'fuzzy'"):
         DemoPool(TRAIN, k=1, keys=["question"], similarity="fuzzy")
     with pytest.raises(ValueError, match="similarity must be one of"):
         KNNFewShot(similarity="fuzzy").compile(Predict("question -> label"), TRAIN)

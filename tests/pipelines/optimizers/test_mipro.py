@@ -502,5 +502,5 @@ def test_the_nearest_demos_may_be_chosen_by_meaning_or_by_shared_words_and_the_c
 
 @pytest.mark.parametrize("similarities", [(), ("semantic", "semantic"), ("fuzzy",)])
 def test_the_nearest_similarities_must_be_known_and_distinct(similarities):
-    with pytest.raises(ValueError, match="nearest_similarities must name one or more of semantic, lexical"):
+    with pytest.raises(ValueError, match="nearest_similarities must name one or more of semantic, lexical, hybrid"):
         SearchSettings(nearest_similarities=similarities)
