@@ -23,8 +23,8 @@ class KNNFewShot(Optimizer):
     `max_bootstrap_runs` training examples (all by default) and its passing runs become demos; without one,
     the pool holds labels only. `keys` names the input fields compared (default: the predictor's inputs that
     are also the training examples' inputs, such as the question) and `similarity` how: by meaning
-    ("semantic", MiniLM) or by shared words ("lexical", TF-IDF). A spent `budget` ends bootstrapping early;
-    the examples not reached give labeled demos."""
+    ("semantic", MiniLM), by shared words ("lexical", TF-IDF) or by both ("hybrid"). A spent `budget` ends
+    bootstrapping early; the examples not reached give labeled demos."""
 
     def __init__(self, k: int = 4, metric: Metric | Callable[..., Any] | None = None, *,
                  max_bootstrap_runs: int | None = None, keys: Sequence[str] | None = None,

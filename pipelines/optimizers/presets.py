@@ -37,7 +37,7 @@ class SearchSettings:
     way), as one more demo-set choice."""
     nearest_similarities: tuple[str, ...] = ("semantic",)
     """How that choice compares inputs (`demo_pool.SIMILARITIES`): one demo-set choice for each, so that
-    ("semantic", "lexical") lets the search find whether a task's neighbours share meaning or words."""
+    several let the search find whether a task's neighbours are those of the same meaning, words or both."""
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

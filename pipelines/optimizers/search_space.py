@@ -3,7 +3,7 @@
 A *combination* picks one instruction, one demo set and how many of its demos to show for every predictor,
 and whether a chain-of-thought step reasons or answers directly. Besides the fixed demo sets, a predictor may
 have a pool of demos from which each call is shown its nearest (`pools`): the last demo-set choices, one for
-each way of comparing inputs the search may choose (by meaning, by shared words). Candidates
+each way of comparing inputs the search may choose (by meaning, by shared words, by both). Candidates
 are saved as JSON in the Optuna study, so a resumed search chooses from exactly the same ones without asking
 the LM again."""
 
