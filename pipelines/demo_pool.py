@@ -29,9 +29,7 @@ class DemoPool:
     itself. `similarity` is one of `SIMILARITIES`."""
 
     def __init__(self, demos: Sequence[Example], *, k: int, keys: Sequence[str], similarity: str = "semantic"):
-        if similarity not in SIMILARITIES:
-            raise ValueError(f"a demo pool compares inputs by one of {', '.join(SIMILARITIES)}, "
-                             f"got {similarity!r}")
+        check_similarity(similarity)
         if k < 1:
             raise ValueError(f"a demo pool shows at least 1 example per call, got k={k}")
         if not keys:
@@ -86,6 +84,12 @@ class DemoPool:
     def __repr__(self) -> str:
         return (f"DemoPool({len(self.demos)} demos, k={self.k}, keys={list(self.keys)}, "
                 f"similarity={self.similarity!r})")
+
+
+def check_similarity(similarity: str) -> None:
+    """A ValueError naming the choices unless `similarity` is one of them."""
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}")
 
 
 def nearest_search(texts: list[str], similarity: str) -> Search:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipelines.demo_pool import SIMILARITIES, DemoPool
+from pipelines.demo_pool import DemoPool, check_similarity
 from pipelines.evaluation.metrics import Metric
 from pipelines.lm.budget import Budget
 from pipelines.modules import Module
@@ -44,8 +44,7 @@ class KNNFewShot(Optimizer):
         check_inputs(program, trainset)
         if self.k < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
-        if self.similarity not in SIMILARITIES:
-            raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}")
+        check_similarity(self.similarity)  # before any bootstrapping run
         bootstrapped, self.program_runs_, self.stopped_by_budget_ = self._bootstrap(program, list(trainset))
         compiled = program.deepcopy()
         labels = LabelledDemos(compiled)
