@@ -33,9 +33,10 @@ REFLECTIVE_BUDGET = 330  # LM calls: what MIPRO light spends here (320 program r
 # MIPRO may show each call its nearest training questions by each similarity KNNFewShot is measured with.
 NEAREST = {"nearest_similarities": ("semantic", "lexical", "hybrid")}
 METHODS = ("zero-shot", "labeled", "bootstrap", *KNN_METHODS, "mipro", "gepa")
-# The claims under test are settled first (demos chosen per call, MIPRO against zero-shot), the slowest last.
-MEASURING_ORDER = ("zero-shot", "knn-4", "knn-8", "knn-lexical-8", "knn-hybrid-16", "knn-hybrid-8", "knn-16",
-                   "knn-lexical-16", "mipro", "gepa", "labeled", "bootstrap")
+# The claims under test are settled first (demos chosen per call, MIPRO and GEPA against zero-shot), then the KNN
+# settings whose label votes were below those measured, and the fixed-demo baselines last.
+MEASURING_ORDER = ("zero-shot", "knn-4", "knn-8", "knn-lexical-8", "knn-hybrid-16", "knn-hybrid-8", "mipro", "gepa",
+                   "knn-16", "knn-lexical-16", "labeled", "bootstrap")
 
 
 @dataclass(frozen=True)
