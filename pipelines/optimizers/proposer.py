@@ -3,7 +3,9 @@ training data, a description of the program, demos of the step done right, and a
 The predictor's own instruction is always kept as candidate 0. A proposal that speaks of what it was shown
 rather than of the task ("Summarize the examples into a summary ...", "the program") is discarded before it
 costs a trial: a small model writes those often, and they describe no task; so is a copy of the tip it was
-given ("Start the instruction with a persona suited to the task, ...")."""
+given ("Start the instruction with a persona suited to the task, ..."), one that copies a run of words from
+an example it was shown (an instruction for one question, "Answer the question \"What is ...?\""), and one
+that loops (the same run of words again and again, to the length limit)."""
 
 from __future__ import annotations
 
@@ -31,10 +33,11 @@ SUMMARY_MAX_TOKENS = 120  # "two or three sentences"; a small model otherwise re
 DEMOS_SHOWN = 3
 VALUE_CHARS = 300
 MAX_INSTRUCTION_CHARS = 800
+COPIED_RUN = 6  # words in a row shared with a shown example, or said twice, that make a proposal a copy or a loop
 
 # Words of the proposal prompt's own furniture, which an instruction for the task has no reason to use.
 OFF_TASK = re.compile(r"\b(?:examples|the example|summar(?:y|ies|ize|ise|izing|ising)|programs?|tips?|"
-                      r"task summary|language models?)\b", re.IGNORECASE)
+                      r"task summary|current instruction|language models?)\b", re.IGNORECASE)
 
 SUMMARIZE = Signature("examples -> summary", instructions=prompts.DATASET_SUMMARY)
 PROPOSE = Signature("task_summary, program, step, examples, tip -> instruction",
@@ -63,22 +66,22 @@ def propose_instructions(program: Module, demo_sets: Mapping[str, list[list[Exam
         return Proposals(instructions, proposed)
     rng = random.Random(seed)
     description = describe_program(program)
-    jobs = [(name, predictor, index, rng.choice(list(prompts.PROPOSAL_TIPS)))
+    jobs = [(name, predictor, index, rng.choice(list(prompts.PROPOSAL_TIPS)),
+             _render_demos(_demos_for(demo_sets.get(name, []), index)))
             for name, predictor in program.named_predictors() for index in range(num_candidates - 1)]
 
-    def propose(job: tuple[str, Predict, int, str]) -> str | None:
-        name, predictor, index, tip = job
+    def propose(job: tuple[str, Predict, int, str, str]) -> str | None:
+        name, predictor, index, tip, examples = job
         inputs = {"task_summary": summary, "program": description, "step": _describe_step(name, predictor),
-                  "examples": _render_demos(_demos_for(demo_sets.get(name, []), index)),
-                  "tip": prompts.PROPOSAL_TIPS[tip]}
+                  "examples": examples, "tip": prompts.PROPOSAL_TIPS[tip]}
         return _ask(lm, PROPOSE, inputs, rollout_id=f"propose:{seed}:{name}:{index}", field="instruction")
 
     written = parallel_map(propose, jobs, num_threads=num_threads, description="proposing instructions")
-    for (name, *_), text in zip(jobs, written, strict=False):
+    for (name, *_, examples), text in zip(jobs, written, strict=False):
         if text is None:
             continue
         cleaned = _clean(text)
-        outcome = _judge(cleaned, instructions[name])
+        outcome = _judge(cleaned, instructions[name], examples)
         proposed[name].append({"text": cleaned or text, "outcome": outcome})
         if outcome == "kept":
             instructions[name].append(cleaned)
@@ -87,20 +90,32 @@ def propose_instructions(program: Module, demo_sets: Mapping[str, list[list[Exam
     return Proposals(instructions, proposed)
 
 
-def _judge(cleaned: str | None, candidates: list[str]) -> str:
-    """What becomes of a proposal: kept, or why not."""
+def _judge(cleaned: str | None, candidates: list[str], examples: str) -> str:
+    """What becomes of a proposal: kept, or why not. `examples` is what the proposer was shown of the step's
+    demos."""
     if not cleaned:
         return "too short"
     if cleaned in candidates:
         return "repeated"
     if any(_words(tip) in _words(cleaned) for tip in prompts.PROPOSAL_TIPS.values()):
         return "copies the tip"
+    runs = _word_runs(cleaned)
+    if len(set(runs)) < len(runs):
+        return "loops"
+    if set(runs) & set(_word_runs(examples)):
+        return "copies an example"
     words = sorted({match.lower() for match in OFF_TASK.findall(cleaned)})
     return f"off task ({', '.join(words)})" if words else "kept"
 
 
 def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _word_runs(text: str) -> list[tuple[str, ...]]:
+    """Every run of `COPIED_RUN` words in a row, in order, repeats included."""
+    words = _words(text).split()
+    return [tuple(words[start:start + COPIED_RUN]) for start in range(len(words) - COPIED_RUN + 1)]
 
 
 def describe_program(program: Module) -> str:

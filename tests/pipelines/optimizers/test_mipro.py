@@ -19,7 +19,7 @@ from pipelines import Budget, Example, Predict, ScriptedLM, accuracy, context, e
 from pipelines.optimizers import MIPRO
 from pipelines.optimizers.mipro import PROPOSAL_MAX_TOKENS
 from pipelines.optimizers.presets import SearchSettings
-from pipelines.optimizers.proposer import SUMMARY_MAX_TOKENS
+from pipelines.optimizers.proposer import SUMMARY_MAX_TOKENS, propose_instructions
 from pipelines.optimizers.storage import StudyStore
 from pipelines.optimizers.study import StudyMismatch, open_study
 from pipelines.prompts import PROPOSAL_TIPS
@@ -402,6 +402,20 @@ def test_proposals_off_the_task_are_discarded_before_a_trial_and_reported():
     assert outcomes == ["copies the tip", "kept", "off task (examples, summarize, summary)", "off task (program)"]
     tried = {trial.params["self.instruction"] for trial in optimizer.trials_}
     assert tried <= {0, 1}
+
+
+def test_proposals_that_copy_a_shown_example_or_loop_are_discarded():
+    demo = Example(question="What is the famous song Bavagheet by Arun Date?", answer="a bhavgeet")
+    looping = "Read the context, then answer the question. " * 6
+    replies = ["Use the context to answer the question \"What is the famous song Bavagheet by Arun Date?\".",
+               looping, "Step 'self': reads question; current instruction: answer it.",
+               "Answer the question in a few words taken from the context."]
+    with ScriptedLM([f"instruction: {reply}" for reply in replies]) as fake:
+        proposals = propose_instructions(Predict("question -> answer"), {"self": [[], [demo]]}, summary="Trivia.",
+                                         num_candidates=5, lm=fake.lm(), seed=0, num_threads=1)
+    assert [proposal["outcome"] for proposal in proposals.proposed["self"]] == [
+        "copies an example", "loops", "off task (current instruction)", "kept"]
+    assert proposals.instructions["self"][1:] == [replies[-1]]
 
 
 KINDS = {
