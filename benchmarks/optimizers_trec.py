@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir
 from benchmarks.stats import shown, with_interval
-from pipelines import LM, Budget, accuracy, context, evaluate, track_usage
+from pipelines import LM, Budget, EvaluationResult, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.demo_pool import DemoPool
 from pipelines.optimizers import GEPA, MIPRO, BootstrapFewShot, KNNFewShot, LabeledFewShot
@@ -110,7 +110,14 @@ def _measure(method: str, train: list, dev: list, test: list, plan: Plan) -> dic
             "compile_tokens": usage.total_tokens, "compile_seconds": compile_seconds,
             "evaluation_calls": dev_result.usage.calls + test_result.usage.calls,
             "evaluation_tokens": dev_result.usage.total_tokens + test_result.usage.total_tokens,
-            "seconds": time.perf_counter() - started, **details}
+            "seconds": time.perf_counter() - started, "dev_labels": _labels(dev_result),
+            "test_labels": _labels(test_result), **details}
+
+
+def _labels(result: EvaluationResult) -> list[str | None]:
+    """Each question's predicted label in split order (None: unreadable), so that methods can be compared and
+    combined later without an LM call."""
+    return [(item.outputs or {}).get("label") for item in result.results]
 
 
 def run(quick: bool) -> dict[str, Any]:
