@@ -207,5 +207,5 @@ def _chosen(report: dict[str, Any]) -> str:
         return f"demo pools {report['pool_sizes']}"
     if "instructions" in report:
         return f"{report['candidates']} candidates; instructions {report['instructions']}"
-    return ", ".join(f"{key} {value}" for key, value in report.items() if key in ("trials", "search_score",
-                                                                                  "program_runs"))
+    return ", ".join(f"{key} {value:.3f}" if isinstance(value, float) else f"{key} {value}"
+                     for key, value in report.items() if key in ("trials", "search_score", "program_runs"))
