@@ -77,7 +77,7 @@ class DemoPool:
         return self._sharing(self.k)
 
     def _sharing(self, k: int) -> DemoPool:
-        copied = DemoPool(self.demos, k=k, keys=self.keys, similarity=self.similarity)
+        copied = type(self)(self.demos, k=k, keys=self.keys, similarity=self.similarity)
         copied._search = self._search
         return copied
 
