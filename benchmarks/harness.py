@@ -36,6 +36,7 @@ BENCHMARKS = {
     "cli_rerun": "benchmarks.cli_rerun",
     "optimizers_trec": "benchmarks.optimizers_trec",
     "trec_baselines": "benchmarks.trec_baselines",
+    "demo_order_trec": "benchmarks.demo_order_trec",
     "optimizers_hotpotqa": "benchmarks.optimizers_hotpotqa",
     "hotpotqa_programs": "benchmarks.hotpotqa_programs",
     "agent": "benchmarks.agent",
