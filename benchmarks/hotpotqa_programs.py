@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir, stored
+from benchmarks.optimizers_trec import GEPA_VALIDATION
 from benchmarks.rag_zero_shot import quick_corpus
 from benchmarks.retrieval_hotpotqa import DATA_DIR
 from benchmarks.stats import shown, with_interval
@@ -81,8 +82,8 @@ def _optimized(method: str, program: Module, train: list, choose: list, plan: Pl
         optimizer = GEPA(f1, max_metric_calls=plan.budget, num_threads=NUM_THREADS, budget=budget)
     else:
         return program, {}
-    compiled = optimizer.compile(program, train, choose)
-    return compiled, optimizer.report()
+    validation = choose[:GEPA_VALIDATION] if method.endswith("+gepa") else choose
+    return optimizer.compile(program, train, validation), optimizer.report()
 
 
 def measure(method: str, build: Callable[[], Module], train: list, choose: list, scored: list,
@@ -140,7 +141,7 @@ def run(quick: bool) -> dict[str, Any]:
     methods = []
     for method in plan.methods:
         build = builder(method, store)
-        measured = checkpointed("hotpotqa_programs", method, settings,
+        measured = checkpointed("hotpotqa_programs", method, _settings(method, settings),
                                 partial(measure, method, build, train, choose, scored, plan), quick)
         if is_optimized(method) and not measured.get("choose"):
             measured = {**measured, "choose": checkpointed("hotpotqa_programs", f"{method}@choose", settings,
@@ -148,6 +149,11 @@ def run(quick: bool) -> dict[str, Any]:
                                                                    plan), quick)}
         methods.append(measured)
     return {**settings, "methods": methods}
+
+
+def _settings(method: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What a stored result must have been measured with to be reused; GEPA's also names its validation set."""
+    return {**settings, "validation": GEPA_VALIDATION} if method.endswith("+gepa") else settings
 
 
 def builder(method: str, store: VectorStore) -> Callable[[], Module]:

@@ -30,6 +30,8 @@ NUM_THREADS = 4
 # the 4 nearest dev questions' training neighbours was below that of 8 and 16 on dev, by all three similarities.
 KNN_METHODS = ("knn-4", "knn-8", "knn-16", "knn-lexical-8", "knn-lexical-16", "knn-hybrid-8", "knn-hybrid-16")
 REFLECTIVE_BUDGET = 330  # LM calls: what MIPRO light spends here (320 program runs, 6 proposals)
+# The dev questions GEPA scores the seed and each rewrite it keeps on: all 300 would spend its budget on the seed.
+GEPA_VALIDATION = 50
 # MIPRO may show each call its nearest training questions by each similarity KNNFewShot is measured with.
 NEAREST = {"nearest_similarities": ("semantic", "lexical", "hybrid")}
 METHODS = ("zero-shot", "labeled", "bootstrap", *KNN_METHODS, "mipro", "gepa")
@@ -76,7 +78,7 @@ def _compile(method: str, train: list, dev: list, plan: Plan) -> tuple[Any, dict
     if method == "gepa":
         budget = plan.reflective_budget
         optimizer = GEPA(METRIC, max_metric_calls=budget, num_threads=NUM_THREADS, budget=Budget(max_calls=budget))
-        compiled = optimizer.compile(program, train, dev)
+        compiled = optimizer.compile(program, train, dev[:GEPA_VALIDATION])
         return compiled, {"program_runs": optimizer.program_runs_, "search_score": optimizer.best_score_,
                           "candidates": len(optimizer.candidates_),
                           "instruction": compiled.classify.signature.instructions}
@@ -128,7 +130,7 @@ def run(quick: bool) -> dict[str, Any]:
     # A stored MIPRO result is reused only if it ran with the search settings of today.
     mipro_settings = {**sizes, "search": asdict(SearchSettings.preset("light", **plan.search))}
     for method in MEASURING_ORDER:
-        settings = mipro_settings if method == "mipro" else sizes
+        settings = {"mipro": mipro_settings, "gepa": {**sizes, "validation": GEPA_VALIDATION}}.get(method, sizes)
         measured[method] = checkpointed("optimizers_trec", method, settings,
                                         lambda method=method: _measure(method, train, dev, test, plan), quick)
         print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "

@@ -28,7 +28,18 @@ from pipelines.lm import (
     Usage,
     track_usage,
 )
-from pipelines.modules import BestOfN, ChainOfThought, Module, Predict, Predictor, ReAct, Refine, Retrieve
+from pipelines.modules import (
+    BestOfN,
+    ChainOfThought,
+    Ensemble,
+    Module,
+    Predict,
+    Predictor,
+    ReAct,
+    Refine,
+    Retrieve,
+    majority,
+)
 from pipelines.parallel import parallel_map
 from pipelines.primitives import Example, Prediction
 from pipelines.signatures import InputField, OutputField, Signature, SignatureError
@@ -42,6 +53,7 @@ __all__ = [
     "BudgetExceeded",
     "ChainOfThought",
     "Completion",
+    "Ensemble",
     "EvaluationResult",
     "EvaluationStore",
     "EveryExampleFailed",
@@ -75,6 +87,7 @@ __all__ = [
     "exact_match",
     "grounded",
     "macro_f1",
+    "majority",
     "parallel_map",
     "token_f1",
     "track_usage",

@@ -60,13 +60,15 @@ class Packaged:
 
 def input_fields(program: Module) -> list[str]:
     """The inputs a request must carry: `forward`'s parameters without a default, or, for a module whose
-    `forward` takes any keywords, its signature's inputs (`Predict`, `ReAct`) or its module's (`BestOfN`)."""
+    `forward` takes any keywords, its signature's inputs (`Predict`, `ReAct`), its module's (`BestOfN`) or its
+    first member's (`Ensemble`, whose members share their inputs)."""
     parameters = _forward_parameters(program)
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        signature, wrapped = getattr(program, "signature", None), getattr(program, "module", None)
+        signature = getattr(program, "signature", None)
+        wrapped = getattr(program, "module", None) or next(iter(getattr(program, "members", ())), None)
         if isinstance(signature, Signature):
             return list(signature.input_fields)
-        if isinstance(wrapped, Module):  # BestOfN, Refine: the inputs of the module they run
+        if isinstance(wrapped, Module):
             return input_fields(wrapped)
         raise BundleError(f"{type(program).__name__}.forward takes any keywords and names no signature: "
                           "declare its inputs as parameters of forward")

@@ -99,6 +99,7 @@ class GEPA(Optimizer):
         if self.max_metric_calls < 1 or self.minibatch_size < 1:
             raise ValueError("max_metric_calls and minibatch_size must be at least 1")
         validation = list(valset or trainset)
+        _warn_if_no_rewrite_fits(self.max_metric_calls, self.minibatch_size, len(validation))
         adapter = _ProgramAdapter(program, as_metric(self.metric), self.num_threads)
         seed_candidate = {name: predictor.signature.instructions for name, predictor in program.named_predictors()}
         reflection = self.reflection_lm or current_lm().copy(temperature=REFLECTION_TEMPERATURE,
@@ -131,6 +132,16 @@ class GEPA(Optimizer):
         return {**super().report(), "candidates": len(self.candidates_), "search_score": self.best_score_,
                 "pareto": [{"candidate": index, "score": self.candidates_[index].score} for index in self.pareto_],
                 "instructions": self.candidates_[self.best_index_].instructions}
+
+
+def _warn_if_no_rewrite_fits(max_metric_calls: int, minibatch_size: int, validation_size: int) -> None:
+    """The seed is scored on every validation example first; a rewrite needs two minibatches and another pass
+    over them. A budget too small for that spends itself on the seed, which a user should hear of."""
+    needed = 2 * validation_size + 2 * minibatch_size
+    if max_metric_calls < needed:
+        log.warning("GEPA's %d metric calls leave no room to score a rewrite on %d validation examples after "
+                    "the seed (that needs %d): pass fewer validation examples or raise max_metric_calls.",
+                    max_metric_calls, validation_size, needed)
 
 
 def _with_instructions(program: Module, candidate: Mapping[str, str]) -> Module:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipelines import LM, BestOfN, Module, Predict, Prediction, ReAct, Retrieve
+from pipelines import LM, BestOfN, Ensemble, Example, Module, Predict, Prediction, ReAct, Retrieve
 from pipelines.programs import Classify
 from pipelines.retrieval import Passage, VectorStore
 from serving.arguments import ArgumentError, Packing, rebuild
@@ -54,6 +54,14 @@ def test_a_program_calling_a_program_is_rebuilt_from_its_arguments_with_its_stat
     assert bundle.construction["kwargs"] == {"lm": {"$lm": LM("openai/gpt-test").settings()}}
     assert bundle.construction["args"][0]["$module"] == f"{__name__}:Inner"
     assert packaged.code.captured_source is None
+
+
+def test_an_ensemble_is_rebuilt_with_each_members_demos(tmp_path):
+    program = Ensemble([Classify(), Classify()], field="label")
+    program.members[1].classify.demos = [Example(question="Who wrote Hamlet?", label="human")]
+    rebuilt, _, _ = read_bundle(write_bundle(program, LM(), tmp_path / "bundle").artifacts, root=tmp_path)
+    assert rebuilt.fingerprint() == program.fingerprint() and rebuilt.field == "label"
+    assert [len(member.classify.demos) for member in rebuilt.members] == [0, 1]
 
 
 @pytest.mark.parametrize(("value", "message"), [

@@ -70,3 +70,11 @@ def test_a_budget_that_cannot_pay_for_an_iteration_stops_the_search_with_the_bes
     compiled = _compile(optimizer, Reflecting())
     assert optimizer.stopped_by_budget_ and optimizer.program_runs_ <= 20
     assert compiled.signature.instructions in {candidate.instructions["self"] for candidate in optimizer.candidates_}
+
+
+def test_a_metric_budget_that_only_scores_the_seed_is_named_before_the_search(caplog):
+    _compile(GEPA(accuracy("capital"), max_metric_calls=len(VAL) + 1, num_threads=2), Reflecting())
+    assert f"leave no room to score a rewrite on {len(VAL)} validation examples" in caplog.text
+    caplog.clear()
+    _compile(GEPA(accuracy("capital"), max_metric_calls=40, num_threads=2), Reflecting())
+    assert "leave no room" not in caplog.text
