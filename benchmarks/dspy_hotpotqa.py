@@ -110,8 +110,8 @@ def _score(dspy, program, examples: list, calls) -> dict[str, Any]:
     results = evaluate(program).results
     outputs = [{"answer": getattr(prediction, "answer", ""), "titles": getattr(prediction, "titles", [])}
                for _, prediction, _ in results]
-    return {"exact_match": with_interval([METRICS["exact_match"].score(example, out)
-                                          for (example, _, _), out in zip(results, outputs, strict=True)]),
+    exact = [METRICS["exact_match"].score(example, out) for (example, _, _), out in zip(results, outputs, strict=True)]
+    return {"exact_match": with_interval(exact), "exact_match_scores": exact,
             "f1": with_interval([float(score) for _, _, score in results]),
             "recall_all": sum(METRICS["recall_all"].score(example, out) for (example, _, _), out
                               in zip(results, outputs, strict=True)) / max(1, len(results)),

@@ -6,7 +6,9 @@ on `train`, validated on dev (300) and scored on test (500), with 95% bootstrap 
 with an empty LM cache, so its LM calls are real: the optimizer's task calls (bootstrapping, trials) and its
 instruction proposals are counted apart from the evaluation calls. Program runs are those the optimizer
 made; DSPy's MIPROv2 `auto="light"` makes about 670 for one predictor with a 200-example validation set.
-`trec_baselines` gives what the labels alone reach without an LM."""
+The last row is the `Ensemble` (a majority vote) of 3 or 5 of the programs above that dev
+chooses, read off their stored predictions (`stored_votes`). `trec_baselines` gives what the labels alone reach
+without an LM."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir
 from benchmarks.stats import shown, with_interval
+from benchmarks.stored_votes import best_ensemble
 from pipelines import LM, Budget, EvaluationResult, accuracy, context, evaluate, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.demo_pool import DemoPool
@@ -135,7 +138,9 @@ def run(quick: bool) -> dict[str, Any]:
                                         lambda method=method: _measure(method, train, dev, test, plan), quick)
         print(f"{method}: dev {measured[method]['dev_accuracy']:.3f}, "
               f"test {measured[method]['test_accuracy']:.3f}", flush=True)
-    return {**sizes, "methods": [measured[method] for method in METHODS]}
+    methods = [measured[method] for method in METHODS]
+    ensemble = best_ensemble(methods, dev, test, METRIC)
+    return {**sizes, "methods": methods + ([ensemble] if ensemble else [])}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -156,14 +161,14 @@ def report(result: dict[str, Any]) -> str:
         f"{mipro['test_accuracy'] - by_name['bootstrap']['test_accuracy']:+.3f}. MIPRO made "
         f"{mipro.get('program_runs', 0)} program runs in {mipro.get('trials', 0)} trials (DSPy light: about 670); "
         f"it chose {_demos_chosen(mipro)} and the instruction: \"{mipro.get('instruction', '')}\"",
-        *_chosen_on_dev(by_name), *_reflective(by_name), *_proposals(mipro),
+        *_chosen_on_dev(by_name), *_ensembled(result["methods"][-1]), *_reflective(by_name), *_proposals(mipro),
     ])
 
 
 def _chosen_on_dev(by_name: dict[str, dict[str, Any]]) -> list[str]:
     """The KNNFewShot setting and the method dev chooses, with their test accuracy: the claims' numbers."""
     lines = [""]
-    for label, names in (("KNNFewShot setting", KNN_METHODS), ("method", METHODS)):
+    for label, names in (("KNNFewShot setting", KNN_METHODS), ("method", list(by_name))):
         measured = [by_name[name] for name in names if name in by_name]
         if not measured:
             continue
@@ -171,6 +176,15 @@ def _chosen_on_dev(by_name: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"The {label} with the best dev accuracy is {chosen['method']} "
                      f"({chosen['dev_accuracy']:.3f}); on test it scores {_accuracy(chosen, 'test')}.")
     return lines
+
+
+def _ensembled(last: dict[str, Any]) -> list[str]:
+    """The ensemble row's members: the `Ensemble` of these programs answers as the row says."""
+    if "members" not in last:
+        return []
+    return [f"The {last['method']} is the majority of {', '.join(last['members'])} (a tie goes to the first), the "
+            "best on dev of the ensembles of 3 or 5 measured programs that kept their predictions; an `Ensemble` "
+            "of them costs their calls together."]
 
 
 def _reflective(by_name: dict[str, dict[str, Any]]) -> list[str]:

@@ -1,9 +1,9 @@
 """The newer optimizers end to end, small, on the embedded model: demos chosen per call, the search over demo
-counts and reasoning, and the reflective loop."""
+counts and reasoning, the reflective loop, and an ensemble of programs shown different demos."""
 
 import pytest
 
-from pipelines import ChainOfThought, Predict, accuracy, evaluate, track_usage
+from pipelines import ChainOfThought, Ensemble, Predict, accuracy, evaluate, majority, track_usage
 from pipelines.datasets import load_dataset
 from pipelines.optimizers import GEPA, MIPRO, KNNFewShot
 from pipelines.optimizers.presets import SearchSettings
@@ -52,3 +52,15 @@ def test_the_reflective_loop_rewrites_an_instruction_from_real_runs(trec):
     assert optimizer.best_score_ >= optimizer.baseline_score_
     assert compiled.signature.instructions == optimizer.candidates_[optimizer.best_index_].instructions["self"]
     assert usage.total.calls > optimizer.program_runs_  # the runs, and the rewrite the LM wrote
+
+
+def test_an_ensemble_answers_the_majority_of_its_members_answers(trec):
+    train, dev = trec
+    members = [KNNFewShot(k=2, similarity=similarity).compile(Classify(), train)
+               for similarity in ("semantic", "lexical", "hybrid")]
+    question = dev[0].question
+    with track_usage() as usage:
+        voted = Ensemble(members, field="label")(question=question)
+    alone = [member(question=question) for member in members]  # each answer again, from the cache
+    assert usage.total.calls + usage.total.cache_hits == 3
+    assert voted.label == majority(alone, "label").label
