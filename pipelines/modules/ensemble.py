@@ -41,9 +41,11 @@ class Ensemble(Module):
     spent budget ends the call at once."""
 
     def __init__(self, members: list[Module], field: str | None = None):
-        kinds = [type(member).__name__ for member in members]
-        if not members or not all(isinstance(member, Module) for member in members):
-            raise ValueError(f"Ensemble needs a non-empty list of modules, got {kinds}")
+        if not isinstance(members, list | tuple) or not members \
+                or not all(isinstance(member, Module) for member in members):
+            got = [type(member).__name__ for member in members] if isinstance(members, list | tuple) \
+                else type(members).__name__
+            raise ValueError(f"Ensemble needs a non-empty list of modules, got {got}")
         self.members = list(members)
         self.field = field
 

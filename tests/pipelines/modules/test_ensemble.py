@@ -52,6 +52,8 @@ def test_an_ensemble_refuses_what_is_not_a_list_of_modules():
         Ensemble(["not a module"])
     with pytest.raises(ValueError, match="non-empty"):
         Ensemble([])
+    with pytest.raises(ValueError, match="got Predict"):
+        Ensemble(Predict("question -> answer"), Predict("question -> answer"))
 
 
 def test_each_member_keeps_its_own_demos_through_save_and_load(tmp_path):
