@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.harness import checkpointed, fresh_cache_dir
+from benchmarks.optimizers_trec import predicted_labels
 from benchmarks.stats import shown, with_interval
 from pipelines import LM, accuracy, context, evaluate
 from pipelines.datasets import load_dataset
@@ -37,7 +38,7 @@ def _measure(order: str, train: list, dev: list) -> dict[str, Any]:
         program.classify.demo_pool = NearestFirst(pool.demos, k=pool.k, keys=pool.keys, similarity=pool.similarity)
     with fresh_cache_dir(), context(lm=LM()):
         result = evaluate(program, dev, accuracy("label"), num_threads=4, description=order)
-    answers = [(item.outputs or {}).get("label") for item in result.results]
+    answers = predicted_labels(result)
     shown_labels = [[demo.label for demo in pool.nearest({"question": example.question})] for example in dev]
     nearest = [labels[-1] for labels in shown_labels]
     majority = [Counter(labels).most_common(1)[0][0] for labels in shown_labels]

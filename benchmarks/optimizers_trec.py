@@ -115,11 +115,11 @@ def _measure(method: str, train: list, dev: list, test: list, plan: Plan) -> dic
             "compile_tokens": usage.total_tokens, "compile_seconds": compile_seconds,
             "evaluation_calls": dev_result.usage.calls + test_result.usage.calls,
             "evaluation_tokens": dev_result.usage.total_tokens + test_result.usage.total_tokens,
-            "seconds": time.perf_counter() - started, "dev_labels": _labels(dev_result),
-            "test_labels": _labels(test_result), **details}
+            "seconds": time.perf_counter() - started, "dev_labels": predicted_labels(dev_result),
+            "test_labels": predicted_labels(test_result), **details}
 
 
-def _labels(result: EvaluationResult) -> list[str | None]:
+def predicted_labels(result: EvaluationResult) -> list[str | None]:
     """Each question's predicted label in split order (None: unreadable), so that methods can be compared and
     combined later without an LM call."""
     return [(item.outputs or {}).get("label") for item in result.results]
