@@ -217,5 +217,6 @@ def _proposals(mipro: dict[str, Any]) -> list[str]:
     proposed = mipro.get("proposed_instructions")
     if not proposed:
         return []
+    # On one line each: a proposal that loops repeats its own list items, which would read as this list's.
     return ["", "MIPRO's instruction proposals and what became of them:", "",
-            *(f"- {proposal['outcome']}: \"{proposal['text']}\"" for proposal in proposed)]
+            *(f"- {proposal['outcome']}: \"{' '.join(proposal['text'].split())}\"" for proposal in proposed)]
