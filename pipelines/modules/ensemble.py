@@ -41,10 +41,9 @@ class Ensemble(Module):
     spent budget ends the call at once."""
 
     def __init__(self, members: list[Module], field: str | None = None):
-        if not isinstance(members, list | tuple) or not members \
-                or not all(isinstance(member, Module) for member in members):
-            got = [type(member).__name__ for member in members] if isinstance(members, list | tuple) \
-                else type(members).__name__
+        listed = isinstance(members, list | tuple)
+        if not listed or not members or not all(isinstance(member, Module) for member in members):
+            got = [type(member).__name__ for member in members] if listed else type(members).__name__
             raise ValueError(f"Ensemble needs a non-empty list of modules, got {got}")
         self.members = list(members)
         self.field = field
