@@ -47,8 +47,8 @@ class Plan:
 
 
 FULL = Plan(train=None, choose=100, score=200, budget=OPTIMIZER_BUDGET, methods=(
-    "rag", "rag-direct", "multihop", "multihop-direct", "rag-direct+knn", "rag+bootstrap", "rag+mipro", "rag+gepa",
-    "multihop-direct+knn", "multihop+mipro", "multihop+gepa", "rag-unbounded", "multihop-written-direct"))
+    "rag", "rag-unbounded", "rag-direct", "multihop", "multihop-direct", "multihop-written-direct", "rag-direct+knn",
+    "rag+bootstrap", "rag+mipro", "rag+gepa", "multihop-direct+knn", "multihop+mipro", "multihop+gepa"))
 # Quick mode smoke-tests a zero-shot, an optimized and a reflective method on one question each over a few
 # hundred passages.
 QUICK = Plan(train=4, choose=1, score=1, budget=6, quick=True, methods=("rag", "multihop-direct", "rag+gepa"))
