@@ -5,19 +5,25 @@ import pytest
 
 from pipelines.corpus_packages import bbc_articles_dir
 from pipelines.datasets import TEAMS, load_dataset
-from pipelines.datasets.bbc import QUESTIONS, passages, small_corpus
+from pipelines.datasets.bbc import QUESTIONS, TEST_QUESTIONS, passages, small_corpus
 from tests.hotpotqa import HOTPOTQA_DIR, needs_hotpotqa
 
 
-def test_bbc_questions_are_answered_by_their_article():
-    questions = json.loads(QUESTIONS.read_text())
-    assert len(questions) >= 60
-    assert Counter(q["category"] for q in questions) == {c: 15 for c in
+@pytest.mark.parametrize(("path", "per_category"), [(QUESTIONS, 15), (TEST_QUESTIONS, 12)])
+def test_bbc_questions_are_answered_by_their_article(path, per_category):
+    questions = json.loads(path.read_text())
+    assert Counter(q["category"] for q in questions) == {c: per_category for c in
                                                           ("business", "entertainment", "politics", "sports", "tech")}
     assert len({q["id"] for q in questions}) == len(questions)
     for question in questions:
         article = (bbc_articles_dir() / f"{question['article_id']}.txt").read_text(encoding="utf-8", errors="replace")
         assert question["answer"].lower() in article.lower(), question["id"]
+
+
+def test_bbc_test_questions_come_from_articles_the_others_do_not():
+    chosen_on, held_out = ({q["article_id"] for q in json.loads(path.read_text())}
+                           for path in (QUESTIONS, TEST_QUESTIONS))
+    assert len(held_out) == 60 and not chosen_on & held_out
 
 
 def test_bbc_passages_keep_their_article_and_headline():
@@ -30,7 +36,7 @@ def test_bbc_passages_keep_their_article_and_headline():
 
 def test_bbc_dataset_splits_and_gold_titles():
     dataset = load_dataset("bbc")
-    assert {name: len(split) for name, split in dataset.splits.items()} == {"train": 35, "dev": 40}
+    assert {name: len(split) for name, split in dataset.splits.items()} == {"train": 35, "dev": 40, "test": 60}
     example = dataset.split("dev")[0]
     assert example.inputs() == {"question": example.question}
     headlines = {p.metadata["article_id"]: p.title for p in dataset.corpus}
