@@ -173,12 +173,17 @@ def report(result: dict[str, Any]) -> str:
             f"{m['completion_tokens_per_call']:.0f} | {m['seconds']:.0f} |" for m in result["methods"]]
     notes = [f"- {m['method']}: {_chosen(m['report'])}" for m in result["methods"] if m["report"]]
     return "\n".join([
-        f"Train {result['train']}, chosen on dev[:{result['choose']}], scored on the next {result['score']} "
-        f"dev questions; each optimizer's budget {result['budget']} LM calls.", "",
+        f"Train {result['train']}, chosen on dev[:{result['choose']}], scored on {_scored_on(result)}; each "
+        f"optimizer's budget {result['budget']} LM calls.", "",
         "| method | F1 where chosen | EM [95% CI] | F1 [95% CI] | recall (both gold) | unreadable | "
         "optimizer LM calls | evaluation LM calls | completion tokens a call | seconds |",
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
         *rows, "", *notes, *_claims(result)])
+
+
+def _scored_on(result: dict[str, Any]) -> str:
+    """Where the scores come from: the next dev questions unless the result names other ones."""
+    return result.get("scored_on", f"the next {result['score']} dev questions")
 
 
 def _claims(result: dict[str, Any]) -> list[str]:
