@@ -1,9 +1,9 @@
 """What `sigflow demo`'s RAG step could choose between: the shipped `rag` over all 2,225 BBC articles with
 chain of thought and answering directly, zero-shot and with demos (each question's nearest training
 questions with their labels, or BootstrapFewShot's), on sigflow's own BBC questions. The demo validates on
-its first 20 dev questions, so every score here is on the 60 held-out `test` questions (other articles, never
-chosen on), with a 95% bootstrap interval: what the demo is set to search is judged on questions nothing was
-chosen on."""
+its first 20 dev questions, so every score here is on questions it never validates on, with a 95% bootstrap
+interval: the 60 held-out `test` questions (other articles, never chosen on), or dev[20:40] for a result stored
+before they existed; the line above the table says which."""
 
 from __future__ import annotations
 
